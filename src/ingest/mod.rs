@@ -1,0 +1,2 @@
+//! Listeners and wire protocols, one module per protocol.
+pub mod syslog;

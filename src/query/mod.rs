@@ -1,0 +1,1 @@
+//! Query languages: logs (→ tantivy) and time expressions.

@@ -1,0 +1,2 @@
+//! Storage engines: logs (tantivy, daily partitions).
+pub mod logs;
