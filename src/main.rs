@@ -1,1 +1,202 @@
-fn main() {}
+//! The `telltale` binary: CLI → config → `app::run`; errors become exit codes
+//! (1 runtime failure, 2 bad usage or config).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use telltale::config::{Config, Listen};
+
+#[derive(Parser)]
+#[command(
+    name = "telltale",
+    version,
+    about = "observability and centralized logging server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (no config file needed: syslog on 5514 UDP+TCP, HTTP on 127.0.0.1:8080)
+    Serve(ServeArgs),
+    /// Search logs on a running server
+    Search {
+        /// The query, e.g. 'app:sshd AND "Failed password"' (empty or * for everything)
+        query: String,
+        /// How far back to search: 15min, 1h, 7d... or an absolute time
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// End of the time range (default now)
+        #[arg(long)]
+        until: Option<String>,
+        /// The server's HTTP address
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Most hits to print
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print each hit as a JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load generator: send syslog lines over TCP and time until all are searchable
+    Loadgen {
+        /// Syslog TCP address of the server
+        #[arg(long, default_value = "127.0.0.1:5514")]
+        syslog: String,
+        /// HTTP address of the server
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Lines to send
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+        /// Parallel TCP connections
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Approximate bytes per line
+        #[arg(long, default_value_t = 120)]
+        line_bytes: usize,
+        /// Give up after this many seconds
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML config file (every key optional; flags below override it)
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (default ./data)
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// HTTP address for the UI and APIs, or off (default 127.0.0.1:8080)
+    #[arg(long, value_name = "ADDR")]
+    http: Option<Listen>,
+    /// Syslog UDP+TCP address, or off (default 0.0.0.0:5514)
+    #[arg(long, value_name = "ADDR")]
+    syslog: Option<Listen>,
+    /// statsd UDP address, or off (default 0.0.0.0:8125; metrics ingest is not built yet)
+    #[arg(long, value_name = "ADDR")]
+    statsd: Option<Listen>,
+    /// Graphite plaintext address, or off (default 0.0.0.0:2003; metrics ingest is not built yet)
+    #[arg(long, value_name = "ADDR")]
+    carbon: Option<Listen>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Search {
+            query,
+            since,
+            until,
+            server,
+            limit,
+            json,
+        } => {
+            // `--since 1h` reads naturally; the API wants `-1h`
+            let from = if since.starts_with('-') || !since.starts_with(|c: char| c.is_ascii_digit())
+            {
+                since
+            } else if since.chars().all(|c| c.is_ascii_digit()) && since.len() >= 9 {
+                since
+            } else {
+                format!("-{since}")
+            };
+            let until = until.unwrap_or_else(|| "now".into());
+            match telltale::cli::search(&server, &query, &from, &until, limit) {
+                Ok(v) => {
+                    telltale::cli::print_hits(&v, json);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("telltale search: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Loadgen {
+            syslog,
+            server,
+            lines,
+            connections,
+            line_bytes,
+            timeout,
+        } => {
+            let o = telltale::cli::LoadgenOptions {
+                syslog,
+                server,
+                lines,
+                connections,
+                line_bytes,
+                timeout: Duration::from_secs(timeout),
+            };
+            match telltale::cli::loadgen(&o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("telltale loadgen: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn serve(a: ServeArgs) -> ExitCode {
+    let mut cfg = match Config::load(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("telltale: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(d) = a.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(l) = a.http {
+        cfg.http.listen = l;
+    }
+    if let Some(l) = a.syslog {
+        cfg.syslog.listen = l;
+    }
+    if let Some(l) = a.statsd {
+        cfg.statsd.listen = l;
+    }
+    if let Some(l) = a.carbon {
+        cfg.carbon.listen = l;
+    }
+    if let Err(e) = cfg.validate() {
+        eprintln!("telltale: {e}");
+        return ExitCode::from(2);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("telltale: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(telltale::app::run(cfg, telltale::app::shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("telltale: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Types that cross stage boundaries, named by their state: bytes as they arrived
 //! ([`RawMessage`]) and the normalized record every later stage works on ([`LogRecord`]).
 
+pub mod time;
+
 use std::net::IpAddr;
 
 /// How a message reached us; kept on the record so an operator can tell UDP loss from TCP.
@@ -53,9 +55,30 @@ pub const SEVERITY_NAMES: [&str; 8] = [
 
 /// Syslog facilities (RFC 5424 §6.2.1) by code, with the names rsyslog uses.
 pub const FACILITY_NAMES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
-    "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 ];
 
 /// Looks up a severity by name (and the common aliases `warn`, `err`, `crit`, `emerg`, `panic`)

@@ -1,2 +1,323 @@
-//! The log store: one tantivy index per UTC day under `<data>/logs/YYYY-MM-DD/`.
+//! The log store: one tantivy index per UTC day under `<data>/logs/YYYY-MM-DD/`, never merged
+//! across days, so retention and archiving are whole-directory operations. Beside each index a
+//! small `day.json` keeps the day's time range, count, hosts and apps so a query skips days
+//! before opening them. One writer thread owns all `IndexWriter`s (see [`writer`]); searches
+//! run on any thread against readers reloaded after each commit.
+
+pub mod day;
 pub mod schema;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
+use tantivy::schema::{OwnedValue, Schema, Value};
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{
+    DateTime, Index, IndexReader, IndexSettings, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+use crate::model::LogRecord;
+use crate::model::time::{format_day, parse_day};
+use day::DayMeta;
+use schema::{LogFields, register_tokenizers};
+
+/// Errors of the log store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("log index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("day metadata {path} is corrupt: {reason}")]
+    Meta { path: PathBuf, reason: String },
+    #[error("the log store lock is poisoned")]
+    Poisoned,
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Doc store settings: zstd over large blocks, as Quickwit does; level 3 keeps sealing cheap
+/// (the index side dominates on-disk size, see BENCHMARKS.md).
+fn index_settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Zstd(ZstdCompressor {
+            compression_level: Some(3),
+        }),
+        docstore_blocksize: 256 * 1024,
+        ..IndexSettings::default()
+    }
+}
+
+/// One day's index and what we know about it without opening a searcher.
+pub struct Partition {
+    /// Day number since 1970-01-01 (UTC).
+    pub day: i64,
+    pub index: Index,
+    /// Manually reloaded by the writer after each commit, so a commit is searchable at once.
+    pub reader: IndexReader,
+    /// Time range, count, hosts and apps of what is committed.
+    pub meta: RwLock<DayMeta>,
+}
+
+/// The set of day partitions under `<data>/logs`.
+pub struct LogStore {
+    root: PathBuf,
+    schema: Schema,
+    fields: LogFields,
+    partitions: RwLock<BTreeMap<i64, Arc<Partition>>>,
+}
+
+/// What a search returns: the total match count and the newest `limit` hits.
+#[derive(Debug, Default)]
+pub struct SearchResult {
+    pub total: u64,
+    pub hits: Vec<LogRecord>,
+}
+
+impl LogStore {
+    /// Opens (creating if needed) `<data_dir>/logs` and every day partition in it.
+    pub fn open(data_dir: &Path) -> Result<LogStore, StoreError> {
+        let root = data_dir.join("logs");
+        std::fs::create_dir_all(&root).map_err(|e| StoreError::io(&root, e))?;
+        let (schema, fields) = LogFields::build();
+        let store = LogStore {
+            root,
+            schema,
+            fields,
+            partitions: RwLock::new(BTreeMap::new()),
+        };
+        let entries = std::fs::read_dir(&store.root).map_err(|e| StoreError::io(&store.root, e))?;
+        let mut days = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(&store.root, e))?;
+            if let Some(day) = entry.file_name().to_str().and_then(parse_day) {
+                days.push(day);
+            }
+        }
+        for day in days {
+            store.partition(day)?;
+        }
+        Ok(store)
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn fields(&self) -> &LogFields {
+        &self.fields
+    }
+
+    /// Directory of a day's partition.
+    pub fn day_dir(&self, day: i64) -> PathBuf {
+        self.root.join(format_day(day))
+    }
+
+    /// The partition of `day`, opened or created on first use.
+    pub fn partition(&self, day: i64) -> Result<Arc<Partition>, StoreError> {
+        if let Some(p) = self
+            .partitions
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .get(&day)
+        {
+            return Ok(p.clone());
+        }
+        let mut parts = self.partitions.write().map_err(|_| StoreError::Poisoned)?;
+        if let Some(p) = parts.get(&day) {
+            return Ok(p.clone());
+        }
+        let dir = self.day_dir(day);
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let mmap = tantivy::directory::MmapDirectory::open(&dir)
+            .map_err(|e| StoreError::Tantivy(e.into()))?;
+        let index = Index::builder()
+            .schema(self.schema.clone())
+            .settings(index_settings())
+            .open_or_create(mmap)?;
+        // validate the shape we rely on (timestamp an indexed fast date) before using it
+        let f = LogFields::from_schema(&index.schema())?;
+        let entry = index.schema().get_field_entry(f.timestamp).clone();
+        if !(entry.is_fast() && entry.is_indexed()) {
+            return Err(StoreError::Meta {
+                path: dir,
+                reason: "timestamp is not an indexed fast field".into(),
+            });
+        }
+        register_tokenizers(index.tokenizers());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut meta = DayMeta::load(&dir, day)?;
+        // the index is the truth for the count: day.json is saved before each commit
+        meta.count = reader.searcher().num_docs();
+        let p = Arc::new(Partition {
+            day,
+            index,
+            reader,
+            meta: RwLock::new(meta),
+        });
+        parts.insert(day, p.clone());
+        Ok(p)
+    }
+
+    /// Every open partition, oldest first.
+    pub fn partitions(&self) -> Result<Vec<Arc<Partition>>, StoreError> {
+        Ok(self
+            .partitions
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    /// Runs `query` over `[from_ns, until_ns]`: the total count and the newest `limit` hits,
+    /// newest first. Days whose committed time range misses the window are never searched.
+    pub fn search(
+        &self,
+        query: &dyn Query,
+        from_ns: i64,
+        until_ns: i64,
+        limit: usize,
+    ) -> Result<SearchResult, StoreError> {
+        let mut result = SearchResult::default();
+        let mut hits: Vec<(i64, LogRecord)> = Vec::new();
+        for part in self.partitions()?.into_iter().rev() {
+            let (min, max, count) = {
+                let m = part.meta.read().map_err(|_| StoreError::Poisoned)?;
+                (m.min_ts_ns, m.max_ts_ns, m.count)
+            };
+            if count == 0 || max < from_ns || min > until_ns {
+                continue;
+            }
+            let q: Box<dyn Query> = if from_ns <= min && max <= until_ns {
+                query.box_clone()
+            } else {
+                let range = RangeQuery::new(
+                    Bound::Included(Term::from_field_date(
+                        self.fields.timestamp,
+                        DateTime::from_timestamp_nanos(from_ns),
+                    )),
+                    Bound::Included(Term::from_field_date(
+                        self.fields.timestamp,
+                        DateTime::from_timestamp_nanos(until_ns),
+                    )),
+                );
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, query.box_clone()),
+                    (Occur::Must, Box::new(range)),
+                ]))
+            };
+            let searcher = part.reader.searcher();
+            // the oldest hit we keep so far bounds what this (older) day can contribute
+            let want = limit.max(1);
+            let (n, top) = searcher.search(
+                &q,
+                &(
+                    Count,
+                    TopDocs::with_limit(want)
+                        .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
+                ),
+            )?;
+            result.total += n as u64;
+            if limit == 0 {
+                continue;
+            }
+            for (ts, addr) in top {
+                let ts = ts.map(|t| t.into_timestamp_nanos()).unwrap_or(i64::MIN);
+                if hits.len() >= limit && hits.last().is_some_and(|(t, _)| *t >= ts) {
+                    continue;
+                }
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                hits.push((ts, self.to_record(&doc)));
+                hits.sort_by(|a, b| b.0.cmp(&a.0));
+                hits.truncate(limit);
+            }
+        }
+        result.hits = hits.into_iter().map(|(_, r)| r).collect();
+        Ok(result)
+    }
+
+    /// Rebuilds a record from stored fields.
+    fn to_record(&self, doc: &TantivyDocument) -> LogRecord {
+        let f = &self.fields;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut fields = Vec::new();
+        if let Some(OwnedValue::Object(obj)) = doc.get_first(f.fields).map(OwnedValue::from) {
+            flatten_json("", &obj, &mut fields);
+        }
+        LogRecord {
+            timestamp_ns: doc
+                .get_first(f.timestamp)
+                .and_then(|v| v.as_datetime())
+                .map(|d| d.into_timestamp_nanos())
+                .unwrap_or_default(),
+            received_ns: doc
+                .get_first(f.received)
+                .and_then(|v| v.as_i64())
+                .unwrap_or_default()
+                .saturating_mul(1000),
+            host: text(f.host),
+            app: text(f.app),
+            pid: text(f.pid),
+            severity: doc
+                .get_first(f.severity)
+                .and_then(|v| v.as_u64())
+                .map(|v| v as u8),
+            facility: doc
+                .get_first(f.facility)
+                .and_then(|v| v.as_u64())
+                .map(|v| v as u8),
+            msgid: text(f.msgid),
+            message: text(f.message),
+            fields,
+            raw: doc
+                .get_first(f.raw)
+                .and_then(|v| v.as_bytes())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Flattens a stored JSON object back into `a.b` = value pairs.
+fn flatten_json(prefix: &str, obj: &[(String, OwnedValue)], out: &mut Vec<(String, String)>) {
+    for (k, v) in obj {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            OwnedValue::Object(inner) => flatten_json(&key, inner, out),
+            OwnedValue::Str(s) => out.push((key, s.clone())),
+            OwnedValue::U64(n) => out.push((key, n.to_string())),
+            OwnedValue::I64(n) => out.push((key, n.to_string())),
+            OwnedValue::F64(n) => out.push((key, n.to_string())),
+            OwnedValue::Bool(b) => out.push((key, b.to_string())),
+            other => out.push((key, format!("{other:?}"))),
+        }
+    }
+}

@@ -62,7 +62,9 @@ impl LogFields {
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             )
             .set_stored();
+        // expand dots: a flat key `timeQuality.tzKnown` is searchable as that path
         let json = JsonObjectOptions::default()
+            .set_expand_dots_enabled()
             .set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(KEYWORD_TOKENIZER)

@@ -1,0 +1,170 @@
+//! Wires the stages with bounded channels, spawns them, and shuts them down in order:
+//!
+//! ```text
+//! listeners ──(tokio mpsc, RawBatch)──► normalize thread ──(sync_channel)──► writer thread
+//! ```
+//!
+//! Shutdown flips a watch channel: listeners stop reading and drop their senders, the
+//! normalize thread drains and exits, the writer drains, commits and exits. Nothing read
+//! from a socket before the signal is lost.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::http::{AppState, router};
+use crate::ingest::syslog::listener::{self, SyslogSettings};
+use crate::metrics::Counters;
+use crate::store::logs::LogStore;
+use crate::store::logs::writer::{self, WriterConfig};
+
+/// Runs the server until `shutdown` resolves, then drains and returns.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    cfg.validate()?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+    let counters = Arc::new(Counters::default());
+    let data_dir = cfg.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || LogStore::open(&data_dir))
+        .await?
+        .context("cannot open the log store")?;
+    let store = Arc::new(store);
+
+    // stage channels: bounded, so a slow disk pushes back to the TCP sockets
+    let (raw_tx, raw_rx) = mpsc::channel(cfg.logs.channel_batches);
+    let (rec_tx, rec_rx) = std::sync::mpsc::sync_channel(cfg.logs.channel_batches);
+
+    let wcfg = WriterConfig {
+        commit_interval: Duration::from_millis(cfg.logs.commit_interval_ms),
+        memory_budget: cfg.logs.writer_memory_mb << 20,
+        threads: cfg.logs.writer_threads,
+        ..WriterConfig::default()
+    };
+    let writer_thread = {
+        let (store, counters) = (store.clone(), counters.clone());
+        std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || writer::run(store, rec_rx, wcfg, counters))?
+    };
+    let normalize_thread = {
+        let counters = counters.clone();
+        std::thread::Builder::new()
+            .name("normalize".into())
+            .spawn(move || crate::normalize::run(raw_rx, rec_tx, counters))?
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    let settings = SyslogSettings {
+        max_message_size: cfg.syslog.max_message_size,
+        max_connections: cfg.syslog.max_connections,
+        udp_recv_buffer: cfg.syslog.udp_recv_buffer,
+    };
+    if let Some(addr) = cfg.syslog.listen.addr() {
+        if cfg.syslog.tcp {
+            let l = listener::bind_tcp(addr).await?;
+            tracing::info!("syslog tcp on {}", l.local_addr()?);
+            tasks.spawn(listener::serve_tcp(
+                l,
+                raw_tx.clone(),
+                settings.clone(),
+                counters.clone(),
+                stop_rx.clone(),
+            ));
+        }
+        if cfg.syslog.udp {
+            let s = listener::bind_udp(addr, settings.udp_recv_buffer)?;
+            tracing::info!("syslog udp on {}", s.local_addr()?);
+            tasks.spawn(listener::serve_udp(
+                s,
+                raw_tx.clone(),
+                settings.clone(),
+                counters.clone(),
+                stop_rx.clone(),
+            ));
+        }
+    }
+    // the listeners hold the only senders now: when they finish, the pipeline drains
+    drop(raw_tx);
+    for (name, l) in [("statsd", cfg.statsd.listen), ("carbon", cfg.carbon.listen)] {
+        if l.addr().is_some() {
+            tracing::debug!("{name} ingest is not built yet; the address is reserved");
+        }
+    }
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let mut http_task = None;
+    if let Some(addr) = cfg.http.listen.addr() {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot bind http on {addr}"))?;
+        tracing::info!("http on http://{}", l.local_addr()?);
+        let state = AppState {
+            logs: store.clone(),
+            counters: counters.clone(),
+            ready: ready.clone(),
+            max_body_bytes: cfg.http.max_body_bytes,
+        };
+        let mut stop = stop_rx.clone();
+        http_task = Some(tokio::spawn(async move {
+            axum::serve(l, router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await
+        }));
+    }
+    ready.store(true, Ordering::Release);
+    tracing::info!("telltale ready, data in {}", cfg.data_dir.display());
+
+    shutdown.await;
+    tracing::info!("shutting down: draining listeners and committing");
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    let threads = tokio::task::spawn_blocking(move || {
+        let n = normalize_thread.join();
+        let w = writer_thread.join();
+        (n, w)
+    })
+    .await?;
+    if threads.0.is_err() {
+        anyhow::bail!("the normalize thread panicked");
+    }
+    match threads.1 {
+        Ok(r) => r.context("the log writer failed")?,
+        Err(_) => anyhow::bail!("the log writer thread panicked"),
+    }
+    if let Some(h) = http_task {
+        // in-flight requests got the graceful window; do not wait on slow clients forever
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

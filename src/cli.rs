@@ -1,0 +1,243 @@
+//! Command-line clients of a running server: `telltale search` and `telltale loadgen`.
+//! They speak plain HTTP/1.1 over `std::net` (one request per connection): enough for a
+//! loopback or LAN server, and no HTTP client stack to compile.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// `http://host:port` → `host:port` (no TLS, no path).
+fn authority(server: &str) -> anyhow::Result<&str> {
+    let rest = server.strip_prefix("http://").unwrap_or(server);
+    let auth = rest.split('/').next().unwrap_or(rest);
+    if auth.is_empty() {
+        bail!("--server '{server}' has no host: use http://HOST:PORT");
+    }
+    Ok(auth)
+}
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// GETs `path` and returns (status, body).
+pub fn http_get(server: &str, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    let auth = authority(server)?;
+    let mut s = TcpStream::connect(auth).with_context(|| format!("cannot connect to {server}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {auth}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+    )?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let head_end = memchr::memmem::find(&resp, b"\r\n\r\n")
+        .context("malformed HTTP response: no end of headers")?;
+    let head = String::from_utf8_lossy(&resp[..head_end]).to_string();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("malformed HTTP status line")?;
+    let mut body = resp[head_end + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body)?;
+    }
+    Ok((status, body))
+}
+
+fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = memchr::memmem::find(b, b"\r\n").context("bad chunked body")?;
+        let size_str = std::str::from_utf8(&b[..eol])?;
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if b.len() < size + 2 {
+            bail!("truncated chunked body");
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// Runs a search against the server and returns the parsed JSON answer.
+pub fn search(
+    server: &str,
+    query: &str,
+    from: &str,
+    until: &str,
+    limit: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let path = format!(
+        "/api/logs/search?q={}&from={}&until={}&limit={limit}",
+        urlencode(query),
+        urlencode(from),
+        urlencode(until)
+    );
+    let (status, body) = http_get(server, &path)?;
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .with_context(|| format!("server answered {status} with a non-JSON body"))?;
+    if status != 200 {
+        let msg = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+        bail!("server answered {status}: {msg}");
+    }
+    Ok(v)
+}
+
+/// Prints hits the way `tail` of a syslog file would look, oldest last.
+pub fn print_hits(v: &serde_json::Value, json: bool) {
+    let hits = v
+        .get("hits")
+        .and_then(|h| h.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for h in &hits {
+        if json {
+            println!("{h}");
+            continue;
+        }
+        let s = |k: &str| h.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let pid = s("pid");
+        let tag = if pid.is_empty() {
+            s("app")
+        } else {
+            format!("{}[{pid}]", s("app"))
+        };
+        println!(
+            "{} {} {} {}: {}",
+            s("timestamp"),
+            s("severity"),
+            s("host"),
+            tag,
+            s("message")
+        );
+    }
+    let total = v.get("total").and_then(|t| t.as_u64()).unwrap_or(0);
+    eprintln!("{} of {total} matches shown", hits.len());
+}
+
+/// Options of `telltale loadgen`.
+pub struct LoadgenOptions {
+    pub syslog: String,
+    pub server: String,
+    pub lines: usize,
+    pub connections: usize,
+    pub line_bytes: usize,
+    pub timeout: Duration,
+}
+
+/// Sends `lines` RFC 3164 lines of about `line_bytes` bytes over TCP, then polls search until
+/// every line is searchable. The lines are built before the clock starts, so the generator's
+/// own cost is a few memcpy per line. Prints one summary line.
+pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
+    let run = format!("run{}", std::process::id());
+    let before = count(&o.server, &run)?;
+    let per_conn = o.lines.div_ceil(o.connections.max(1));
+    let mut payloads = Vec::new();
+    let mut sent = 0usize;
+    let apps = [
+        "sshd",
+        "nginx",
+        "postfix/smtpd",
+        "CRON",
+        "kernel",
+        "php-fpm",
+    ];
+    let mut raw_bytes = 0usize;
+    for c in 0..o.connections.max(1) {
+        let mut buf = Vec::with_capacity(per_conn * (o.line_bytes + 8));
+        for i in 0..per_conn {
+            if sent == o.lines {
+                break;
+            }
+            let app = apps[(sent) % apps.len()];
+            let head = format!(
+                "<38>Nov 24 16:{:02}:{:02} web{} {app}[{}]: {run} request {} from 10.{}.{}.{} took {}ms",
+                (i / 60) % 60,
+                i % 60,
+                sent % 50,
+                1000 + c,
+                sent,
+                sent % 256,
+                (sent / 256) % 256,
+                sent % 7,
+                sent % 977
+            );
+            buf.extend_from_slice(head.as_bytes());
+            let pad = o.line_bytes.saturating_sub(head.len() + 1);
+            for k in 0..pad {
+                buf.push(b"status ok user alice bytes 1234 "[k % 32]);
+            }
+            buf.push(b'\n');
+            sent += 1;
+        }
+        raw_bytes += buf.len();
+        payloads.push(buf);
+    }
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for p in payloads {
+        let addr = o.syslog.clone();
+        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut s = TcpStream::connect(&addr)
+                .with_context(|| format!("cannot connect to syslog at {addr}"))?;
+            for chunk in p.chunks(1 << 20) {
+                s.write_all(chunk)?;
+            }
+            s.shutdown(std::net::Shutdown::Write)?;
+            let mut sink = [0u8; 64];
+            let _ = s.read(&mut sink);
+            Ok(())
+        }));
+    }
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
+    }
+    let sent_at = start.elapsed();
+    loop {
+        let n = count(&o.server, &run)? - before;
+        if n >= sent as u64 {
+            break;
+        }
+        if start.elapsed() > o.timeout {
+            bail!("only {n} of {sent} lines searchable after {:?}", o.timeout);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let all = start.elapsed();
+    println!(
+        "loadgen lines={sent} bytes={raw_bytes} avg_line={:.0} conns={} send_s={:.3} searchable_s={:.3} lines_per_s={:.0} mb_per_s={:.1}",
+        raw_bytes as f64 / sent as f64,
+        o.connections,
+        sent_at.as_secs_f64(),
+        all.as_secs_f64(),
+        sent as f64 / all.as_secs_f64(),
+        raw_bytes as f64 / all.as_secs_f64() / 1e6
+    );
+    Ok(())
+}
+
+fn count(server: &str, term: &str) -> anyhow::Result<u64> {
+    let v = search(server, term, "", "", 0)?;
+    Ok(v.get("total").and_then(|t| t.as_u64()).unwrap_or(0))
+}

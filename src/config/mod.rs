@@ -1,0 +1,266 @@
+//! The configuration file (TOML). Every key has a default, so `telltale serve` runs with no
+//! file at all; unknown keys are an error (a typo must not silently fall back to a default).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// Errors of loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid {what}: {message}")]
+    Invalid { what: String, message: String },
+}
+
+/// A listener address, or `off` to disable that listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    Off,
+    On(SocketAddr),
+}
+
+impl FromStr for Listen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Listen, String> {
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Listen::Off);
+        }
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Ok(Listen::On(a));
+        }
+        // a bare port means every interface, as syslog daemons treat it
+        if let Ok(port) = s.parse::<u16>() {
+            return Ok(Listen::On(SocketAddr::from(([0, 0, 0, 0], port))));
+        }
+        Err(format!(
+            "'{s}' is not an address: use IP:PORT (e.g. 0.0.0.0:5514, [::1]:5514), a port, or off"
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Listen, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Listen {
+    pub fn addr(self) -> Option<SocketAddr> {
+        match self {
+            Listen::Off => None,
+            Listen::On(a) => Some(a),
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where every store keeps its files.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub syslog: SyslogConfig,
+    pub statsd: ListenerOnly,
+    pub carbon: ListenerOnly,
+    pub logs: LogsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            http: HttpConfig::default(),
+            syslog: SyslogConfig::default(),
+            statsd: ListenerOnly {
+                listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 8125))),
+            },
+            carbon: ListenerOnly {
+                listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 2003))),
+            },
+            logs: LogsConfig::default(),
+        }
+    }
+}
+
+/// `[http]`: the UI, the search API and the Graphite API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Loopback by default: the API has no login yet.
+    pub listen: Listen,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: Listen::On(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// `[syslog]`: one address serves UDP and TCP (as rsyslog's imudp/imtcp usually share one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    pub listen: Listen,
+    /// Serve UDP on `listen`.
+    pub udp: bool,
+    /// Serve TCP on `listen`.
+    pub tcp: bool,
+    /// Longer messages are truncated to this many bytes and counted.
+    pub max_message_size: usize,
+    /// Concurrent TCP connections.
+    pub max_connections: usize,
+    /// SO_RCVBUF for the UDP socket; the kernel caps it at net.core.rmem_max.
+    pub udp_recv_buffer: usize,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig {
+            listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 5514))),
+            udp: true,
+            tcp: true,
+            max_message_size: 64 * 1024,
+            max_connections: 4096,
+            udp_recv_buffer: 4 << 20,
+        }
+    }
+}
+
+/// `[statsd]` and `[carbon]`: listeners of the metrics pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerOnly {
+    pub listen: Listen,
+}
+
+/// `[logs]`: the log store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// How often new lines are committed and become searchable, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Indexing memory per open day, in MiB.
+    pub writer_memory_mb: usize,
+    /// Indexing threads per open day.
+    pub writer_threads: usize,
+    /// Batches buffered between stages; bounds memory and sets when back-pressure starts.
+    pub channel_batches: usize,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            commit_interval_ms: 1000,
+            writer_memory_mb: 128,
+            writer_threads: 1,
+            channel_batches: 256,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file; `None` gives the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text (errors carry toml's line/column report).
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |what: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                what: what.into(),
+                message: message.into(),
+            })
+        };
+        if !(1..=16 * 1024 * 1024).contains(&self.syslog.max_message_size) {
+            return invalid(
+                "syslog.max_message_size",
+                "must be between 1 byte and 16 MiB",
+            );
+        }
+        if self.logs.commit_interval_ms == 0 || self.logs.commit_interval_ms > 60_000 {
+            return invalid(
+                "logs.commit_interval_ms",
+                "must be between 1 and 60000 (lines become searchable after one interval)",
+            );
+        }
+        if self.logs.writer_memory_mb < 16 * self.logs.writer_threads.max(1) {
+            return invalid(
+                "logs.writer_memory_mb",
+                "must be at least 16 MiB per writer thread (tantivy's minimum)",
+            );
+        }
+        if self.logs.writer_threads == 0 || self.logs.channel_batches == 0 {
+            return invalid(
+                "logs",
+                "writer_threads and channel_batches must be at least 1",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_unknown_keys_are_rejected() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.syslog.listen, "0.0.0.0:5514".parse().unwrap());
+        assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
+        let err = Config::parse("[syslog]\nlisten = \"1.2.3.4:1\"\nmax_msg = 3\n").unwrap_err();
+        assert!(err.contains("max_msg"), "{err}");
+    }
+
+    #[test]
+    fn listen_accepts_off_ports_and_addresses() {
+        assert_eq!("off".parse::<Listen>(), Ok(Listen::Off));
+        assert_eq!(
+            "5514".parse::<Listen>().unwrap().addr().unwrap().port(),
+            5514
+        );
+        assert!("nonsense".parse::<Listen>().is_err());
+        let c = Config::parse("[http]\nlisten = \"off\"\n").unwrap();
+        assert_eq!(c.http.listen, Listen::Off);
+    }
+
+    #[test]
+    fn validation_names_the_bad_key() {
+        let mut c = Config::default();
+        c.logs.commit_interval_ms = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("logs.commit_interval_ms"), "{e}");
+    }
+}

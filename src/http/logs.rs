@@ -1,0 +1,131 @@
+//! `GET|POST /api/logs/search?q=QUERY&from=T&until=T&limit=N`.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{ApiError, AppState};
+use crate::model::time::{format_rfc3339, now_ns};
+use crate::model::{FACILITY_NAMES, LogRecord, SEVERITY_NAMES};
+
+/// Most hits one request may ask for: bounds the cost of a single query.
+pub const MAX_LIMIT: usize = 10_000;
+const DEFAULT_LIMIT: usize = 100;
+
+/// Parameters as strings, so a bad value gets our message rather than a generic rejection.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    limit: Option<String>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+pub async fn search_get(
+    State(s): State<AppState>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Value>, ApiError> {
+    search(s, p).await
+}
+
+/// POST takes a JSON object or a urlencoded form with the same keys.
+pub async fn search_post(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let p: SearchParams = if ct.starts_with("application/json") {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+    } else {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid form body: {e}")))?
+    };
+    search(s, p).await
+}
+
+async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
+    let now = now_ns();
+    let time = |v: &Option<String>, name: &str, default: i64| match v.as_deref() {
+        None | Some("") => Ok(default),
+        Some(t) => crate::query::time::parse_time(t, now)
+            .map_err(|e| ApiError::BadRequest(format!("invalid '{name}': {e}"))),
+    };
+    let from = time(&p.from, "from", i64::MIN)?;
+    let until = time(&p.until, "until", i64::MAX)?;
+    if from > until {
+        return Err(ApiError::BadRequest(
+            "'from' is after 'until': the time range is empty".into(),
+        ));
+    }
+    let limit = match p.limit.as_deref() {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_LIMIT)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid 'limit' '{l}': use a whole number from 0 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let q = p.q.unwrap_or_default();
+    let store = s.logs.clone();
+    let query = crate::query::logs::build_query(&q, store.fields(), store.schema())
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    s.counters.searches.fetch_add(1, Ordering::Relaxed);
+    let result = tokio::task::spawn_blocking(move || store.search(&*query, from, until, limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hits: Vec<Value> = result.hits.iter().map(hit_json).collect();
+    Ok(Json(json!({ "total": result.total, "hits": hits })))
+}
+
+/// One hit in the API's shape (see DESIGN.md "Interfaces").
+pub fn hit_json(r: &LogRecord) -> Value {
+    let mut fields = Map::new();
+    for (k, v) in &r.fields {
+        fields.insert(k.clone(), Value::String(v.clone()));
+    }
+    let name = |names: &[&str], v: Option<u8>| match v {
+        Some(n) => names
+            .get(usize::from(n))
+            .map_or(Value::Null, |s| Value::String((*s).to_string())),
+        None => Value::Null,
+    };
+    json!({
+        "timestamp": format_rfc3339(r.timestamp_ns),
+        "received": format_rfc3339(r.received_ns),
+        "host": r.host,
+        "app": r.app,
+        "pid": r.pid,
+        "severity": name(&SEVERITY_NAMES, r.severity),
+        "facility": name(&FACILITY_NAMES, r.facility),
+        "msgid": r.msgid,
+        "message": r.message,
+        "fields": fields,
+    })
+}

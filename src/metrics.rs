@@ -1,0 +1,61 @@
+//! telltale's counters about itself: what each listener received, dropped and rejected, and
+//! what the store committed. Plain atomics shared by `Arc`, cheap on the hot path, rendered
+//! at `GET /metrics` in the Prometheus text format under the `telltale_` prefix.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// Process-wide counters; see each field.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $($(#[doc = $doc])* pub $name: AtomicU64,)*
+        }
+
+        impl Counters {
+            /// (name, help, value) of every counter, in declaration order.
+            pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
+                vec![$((stringify!($name), concat!($($doc),*), self.$name.load(Ordering::Relaxed)),)*]
+            }
+        }
+    };
+}
+
+counters! {
+    /// syslog datagrams received over UDP
+    syslog_udp_received,
+    /// syslog datagrams dropped because the pipeline was full (UDP has no back-pressure)
+    syslog_udp_dropped,
+    /// syslog frames received over TCP
+    syslog_tcp_received,
+    /// syslog TCP connections accepted
+    syslog_tcp_connections,
+    /// syslog TCP connections refused because the connection limit was reached
+    syslog_tcp_refused,
+    /// syslog TCP connections closed on a framing error
+    syslog_tcp_framing_errors,
+    /// syslog messages cut to the maximum message size
+    syslog_truncated,
+    /// log records parsed by the normalizer
+    logs_normalized,
+    /// log records committed to the store
+    logs_committed,
+    /// log store commits
+    log_commits,
+    /// search requests answered
+    searches,
+}
+
+impl Counters {
+    /// Renders the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::new();
+        for (name, help, value) in self.snapshot() {
+            let _ = writeln!(out, "# HELP telltale_{name}_total {}", help.trim());
+            let _ = writeln!(out, "# TYPE telltale_{name}_total counter");
+            let _ = writeln!(out, "telltale_{name}_total {value}");
+        }
+        out
+    }
+}
