@@ -1,1 +1,7 @@
-//! placeholder
+//! The one integration-test binary: drives the real `telltale` binary over real sockets with
+//! real senders (`logger`, rsyslogd). Regression tests are named after their issue.
+
+mod durability;
+mod harness;
+mod loghub;
+mod syslog_e2e;

@@ -28,6 +28,9 @@ pub struct SearchParams {
     until: Option<String>,
     #[serde(default, deserialize_with = "string_or_number")]
     limit: Option<String>,
+    /// `raw=1` adds each hit's original frame (lossy UTF-8) as `raw`.
+    #[serde(default, deserialize_with = "string_or_number")]
+    raw: Option<String>,
 }
 
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -100,7 +103,21 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let hits: Vec<Value> = result.hits.iter().map(hit_json).collect();
+    let with_raw = matches!(p.raw.as_deref(), Some("1" | "true" | "yes"));
+    let hits: Vec<Value> = result
+        .hits
+        .iter()
+        .map(|r| {
+            let mut h = hit_json(r);
+            if with_raw && let Value::Object(m) = &mut h {
+                m.insert(
+                    "raw".into(),
+                    Value::String(String::from_utf8_lossy(&r.raw).into_owned()),
+                );
+            }
+            h
+        })
+        .collect();
     Ok(Json(json!({ "total": result.total, "hits": hits })))
 }
 

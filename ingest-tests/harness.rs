@@ -1,0 +1,202 @@
+//! Starts the real `telltale` binary on free loopback ports with a temporary data directory,
+//! and talks to it over real sockets.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running server; killed on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub http: String,
+    pub syslog: SocketAddr,
+    pub data_dir: PathBuf,
+    config: String,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// A port free for both TCP and UDP on 127.0.0.1 (syslog serves both on one port).
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let t = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = t.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port")
+}
+
+impl Server {
+    /// Starts a server with the default config plus `extra` TOML.
+    pub fn start(extra: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let mut s = Server::start_in(&data, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on an existing data directory (for restart tests).
+    pub fn start_in(data_dir: &Path, extra: &str) -> Server {
+        let http_port = free_port();
+        let syslog_port = free_port();
+        let config = format!(
+            "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
+             [syslog]\nlisten = \"127.0.0.1:{syslog_port}\"\n\
+             [statsd]\nlisten = \"off\"\n[carbon]\nlisten = \"off\"\n{extra}",
+            data = data_dir.display().to_string()
+        );
+        let mut s = Server {
+            child: None,
+            http: format!("http://127.0.0.1:{http_port}"),
+            syslog: SocketAddr::from(([127, 0, 0, 1], syslog_port)),
+            data_dir: data_dir.to_path_buf(),
+            config,
+            _tmp: None,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        std::fs::create_dir_all(&self.data_dir).expect("data dir");
+        let cfg_path = self.data_dir.with_extension("toml");
+        std::fs::write(&cfg_path, &self.config).expect("write config");
+        let log = std::fs::File::create(self.data_dir.with_extension("log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_telltale"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&cfg_path)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn telltale");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((200, _)) = telltale::cli::http_get(&self.http, "/health") {
+                return;
+            }
+            if let Some(st) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("telltale exited during start-up with {st}: {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "server did not become healthy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn sigterm(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        child.wait().expect("wait")
+    }
+
+    /// Starts the same configuration again on the same data directory.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            self.sigterm();
+        }
+        self.spawn();
+    }
+
+    /// GET /api/logs/search; panics on non-200.
+    pub fn search(&self, q: &str, params: &str) -> Value {
+        let (status, body) = self.get(&format!(
+            "/api/logs/search?q={}&{params}",
+            telltale::cli::urlencode(q)
+        ));
+        assert_eq!(
+            status,
+            200,
+            "search {q:?} failed: {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        telltale::cli::http_get(&self.http, path).expect("http get")
+    }
+
+    /// Polls until `q` matches at least `n` records (or the deadline passes); returns the total.
+    pub fn wait_total(&self, q: &str, n: u64, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let total = self.search(q, "limit=0")["total"].as_u64().unwrap_or(0);
+            if total >= n || Instant::now() > deadline {
+                return total;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// A counter from /metrics (without the `telltale_` prefix and `_total` suffix).
+    pub fn counter(&self, name: &str) -> u64 {
+        let (_, body) = self.get("/metrics");
+        let text = String::from_utf8_lossy(&body);
+        let key = format!("telltale_{name}_total ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in /metrics"))
+    }
+
+    /// Opens a TCP connection to the syslog port and writes `bytes`, then closes it.
+    pub fn send_tcp(&self, bytes: &[u8]) {
+        let mut s = TcpStream::connect(self.syslog).expect("connect syslog");
+        s.write_all(bytes).expect("write");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Installs a Debian package when its command is missing (tests drive real tools); returns
+/// false when that is impossible here, and the caller fails with a clear message.
+pub fn ensure_command(cmd: &str, package: &str) -> bool {
+    let found = |c: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {c} || test -x /usr/sbin/{c}"))
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if found(cmd) {
+        return true;
+    }
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "(apt-get install -y -q {package} || (apt-get update -q && apt-get install -y -q {package})) >/dev/null 2>&1"
+        ))
+        .status();
+    found(cmd)
+}
