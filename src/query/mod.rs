@@ -1,1 +1,2 @@
 //! Query languages: logs (→ tantivy) and time expressions.
+pub mod time;
