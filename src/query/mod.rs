@@ -1,2 +1,3 @@
 //! Query languages: logs (→ tantivy) and time expressions.
+pub mod logs;
 pub mod time;
