@@ -222,24 +222,16 @@ impl Compiler<'_> {
             Target::Keyword(field) => self.keyword(c, field).map(Some),
             Target::Severity => {
                 let f = self.fields.severity;
-                self.numeric(
-                    c,
-                    f,
-                    "severity",
-                    |s| severity_from_str(s),
-                    |value, col| QueryError::UnknownSeverity { value, col },
-                )
+                self.numeric(c, f, "severity", severity_from_str, |value, col| {
+                    QueryError::UnknownSeverity { value, col }
+                })
                 .map(Some)
             }
             Target::Facility => {
                 let f = self.fields.facility;
-                self.numeric(
-                    c,
-                    f,
-                    "facility",
-                    |s| facility_from_str(s),
-                    |value, col| QueryError::UnknownFacility { value, col },
-                )
+                self.numeric(c, f, "facility", facility_from_str, |value, col| {
+                    QueryError::UnknownFacility { value, col }
+                })
                 .map(Some)
             }
             Target::Json(path) => self.json(c, &path).map(Some),

@@ -1,5 +1,7 @@
 //! Parser shape tests, behaviour tests against a real in-RAM index, and property tests that
 //! hostile input never panics.
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
 use tantivy::collector::DocSetCollector;
@@ -550,5 +552,20 @@ proptest! {
             // The printed form must itself be a valid query… for shapes it can express.
             let _ = compile(&ast, &f, &schema);
         }
+    }
+}
+
+#[test]
+fn hostile_wildcards_compile_quickly_or_fail_cleanly() {
+    let (schema, f) = LogFields::build();
+    for q in [
+        "*?".repeat(2000),
+        format!("host:{}", "?".repeat(4000)),
+        format!("host:{}", "a*".repeat(2000)),
+        "a?b*".repeat(1000),
+    ] {
+        let start = std::time::Instant::now();
+        let _ = build_query(&q, &f, &schema);
+        assert!(start.elapsed().as_secs() < 5, "{}", &q[..20]);
     }
 }
