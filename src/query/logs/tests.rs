@@ -549,7 +549,7 @@ proptest! {
         let q = parts.concat();
         let (schema, f) = LogFields::build();
         if let Ok(ast) = parse(&q) {
-            // The printed form must itself be a valid query… for shapes it can express.
+            // Whatever parses must also compile (to a query or an error) without panicking.
             let _ = compile(&ast, &f, &schema);
         }
     }
