@@ -235,24 +235,13 @@ fn parse_rfc3339(t: &str) -> Result<i64, TimeError> {
         .ok_or_else(|| TimeError::OutOfRange(t.to_string()))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's `days_from_civil`).
+/// The shared civil-date math, on this module's i64 months and days.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    crate::model::time::days_from_civil(y, m as u32, d as u32)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    i64::from(crate::model::time::days_in_month(y, m as u32))
 }
 
 #[allow(clippy::too_many_arguments)]
