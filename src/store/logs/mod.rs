@@ -321,3 +321,6 @@ fn flatten_json(prefix: &str, obj: &[(String, OwnedValue)], out: &mut Vec<(Strin
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

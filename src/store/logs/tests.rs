@@ -1,0 +1,129 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::LogStore;
+use super::writer::{self, WriterConfig};
+use crate::metrics::Counters;
+use crate::model::LogRecord;
+
+fn rec(ts_ns: i64, host: &str, app: &str, msg: &str) -> LogRecord {
+    LogRecord {
+        timestamp_ns: ts_ns,
+        received_ns: ts_ns + 1_000,
+        host: host.into(),
+        app: app.into(),
+        pid: "42".into(),
+        severity: Some(4),
+        facility: Some(4),
+        msgid: "ID1".into(),
+        message: msg.into(),
+        fields: vec![("zoo@123.tiger".into(), "hungry".into())],
+        raw: format!("<36>{msg}").into_bytes(),
+    }
+}
+
+fn write(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
+    let store = Arc::new(LogStore::open(dir).unwrap());
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    tx.send(records).unwrap();
+    drop(tx);
+    writer::run(
+        store.clone(),
+        rx,
+        WriterConfig {
+            memory_budget: 16 << 20,
+            ..WriterConfig::default()
+        },
+        Arc::new(Counters::default()),
+    )
+    .unwrap();
+    store
+}
+
+const DAY1: i64 = 1_795_536_000_000_000_000; // 2026-11-24T16:00:00Z
+
+fn all(store: &LogStore, q: &str, from: i64, until: i64) -> Vec<LogRecord> {
+    let query = crate::query::logs::build_query(q, store.fields(), store.schema()).unwrap();
+    store.search(&*query, from, until, 100).unwrap().hits
+}
+
+#[test]
+fn records_round_trip_partitioned_by_utc_day_newest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let day = 86_400 * 1_000_000_000i64;
+    let store = write(
+        tmp.path(),
+        vec![
+            rec(DAY1, "web1", "sshd", "first day"),
+            rec(DAY1 + day, "web2", "nginx", "second day"),
+            rec(DAY1 + 60_000_000_000, "web1", "sshd", "first day later"),
+        ],
+    );
+    let dirs: Vec<String> = std::fs::read_dir(tmp.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    let hits = all(&store, "day", i64::MIN, i64::MAX);
+    let msgs: Vec<&str> = hits.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(msgs, ["second day", "first day later", "first day"]);
+    assert_eq!(hits[2], rec(DAY1, "web1", "sshd", "first day"));
+    // a window inside day one only
+    let hits = all(&store, "*", DAY1 + 1, DAY1 + 120_000_000_000);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message, "first day later");
+    // reopening finds the same
+    drop(store);
+    let store = LogStore::open(tmp.path()).unwrap();
+    assert_eq!(all(&store, "host:web1", i64::MIN, i64::MAX).len(), 2);
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/logs-v1")
+}
+
+/// Format version 1 must stay readable by every later version. Regenerate (only when the
+/// format deliberately changes, with a new version directory) with
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test frozen_fixture`.
+#[test]
+fn frozen_fixture_v1_stays_readable() {
+    let src = fixture_dir();
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(&src);
+        write(
+            &src,
+            vec![
+                rec(DAY1, "myhost", "myapp", "hello fixture one"),
+                rec(DAY1 + 1_000_000_000, "vm", "root", "hello fixture two"),
+            ],
+        );
+        // lock files are tantivy's runtime state, not part of the format
+        for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().unwrap().to_string_lossy().ends_with(".lock") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    }
+    // work on a copy: opening may create lock files
+    let tmp = tempfile::tempdir().unwrap();
+    let day_src = src.join("logs/2026-11-24");
+    let day_dst = tmp.path().join("logs/2026-11-24");
+    std::fs::create_dir_all(&day_dst).unwrap();
+    for e in std::fs::read_dir(&day_src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
+    }
+    let store = LogStore::open(tmp.path()).unwrap();
+    let hits = all(&store, "hello", i64::MIN, i64::MAX);
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0], rec(DAY1 + 1_000_000_000, "vm", "root", "hello fixture two"));
+    assert_eq!(hits[1].host, "myhost");
+    assert_eq!(all(&store, "zoo@123.tiger:hungry AND host:vm", i64::MIN, i64::MAX).len(), 1);
+    let meta = super::day::DayMeta::load(&day_dst, 20_781).unwrap();
+    assert_eq!(meta.count, 2);
+    assert_eq!(meta.min_ts_ns, DAY1);
+    assert!(meta.hosts.contains("vm"));
+}
