@@ -143,6 +143,8 @@ pub struct LoadgenOptions {
     pub connections: usize,
     pub line_bytes: usize,
     pub timeout: Duration,
+    /// After ingesting, time each benchmark query this many times (0 = skip).
+    pub search_rounds: usize,
 }
 
 /// Sends `lines` RFC 3164 lines of about `line_bytes` bytes over TCP, then polls search until
@@ -163,17 +165,26 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
         "php-fpm",
     ];
     let mut raw_bytes = 0usize;
+    // today's date in RFC 3164 form, so the lines land in the day `-1d` searches
+    let now = crate::model::time::now_ns();
+    let (_, month, day) = crate::model::time::civil_from_days(crate::model::time::day_of_ns(now));
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mon = MONTHS[(month as usize).saturating_sub(1) % 12];
+    let secs_today = (now.rem_euclid(crate::model::time::NS_PER_DAY) / 1_000_000_000) as usize;
     for c in 0..o.connections.max(1) {
         let mut buf = Vec::with_capacity(per_conn * (o.line_bytes + 8));
-        for i in 0..per_conn {
+        for _ in 0..per_conn {
             if sent == o.lines {
                 break;
             }
             let app = apps[(sent) % apps.len()];
             let head = format!(
-                "<38>Nov 24 16:{:02}:{:02} web{} {app}[{}]: {run} request {} from 10.{}.{}.{} took {}ms",
-                (i / 60) % 60,
-                i % 60,
+                "<38>{mon} {day:>2} {:02}:{:02}:{:02} web{} {app}[{}]: {run} request {} from 10.{}.{}.{} took {}ms",
+                secs_today / 3600,
+                (secs_today / 60) % 60,
+                secs_today % 60,
                 sent % 50,
                 1000 + c,
                 sent,
@@ -234,6 +245,34 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
         sent as f64 / all.as_secs_f64(),
         raw_bytes as f64 / all.as_secs_f64() / 1e6
     );
+    if o.search_rounds > 0 {
+        // a rare term, one host of 50, one app of 6, and every line of the run
+        let rare = format!("request {}", sent / 2);
+        let queries = [
+            format!("\"{rare}\""),
+            "host:web7".to_string(),
+            "app:sshd AND took".to_string(),
+            run.clone(),
+        ];
+        for q in &queries {
+            let mut lat = Vec::with_capacity(o.search_rounds);
+            let mut total = 0;
+            for _ in 0..o.search_rounds {
+                let t = Instant::now();
+                let v = search(&o.server, q, "-1d", "now", 100)?;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                total = v.get("total").and_then(|t| t.as_u64()).unwrap_or(0);
+            }
+            lat.sort_by(f64::total_cmp);
+            let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+            println!(
+                "search q={q:?} matches={total} rounds={} p50_ms={:.2} p99_ms={:.2}",
+                lat.len(),
+                pct(0.5),
+                pct(0.99)
+            );
+        }
+    }
     Ok(())
 }
 

@@ -63,6 +63,9 @@ enum Command {
         /// Give up after this many seconds
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// Then time each benchmark query this many times (p50/p99); 0 skips
+        #[arg(long, default_value_t = 0)]
+        search_rounds: usize,
     },
 }
 
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
             connections,
             line_bytes,
             timeout,
+            search_rounds,
         } => {
             let o = telltale::cli::LoadgenOptions {
                 syslog,
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
                 connections,
                 line_bytes,
                 timeout: Duration::from_secs(timeout),
+                search_rounds,
             };
             match telltale::cli::loadgen(&o) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -119,9 +119,21 @@ fn frozen_fixture_v1_stays_readable() {
     let store = LogStore::open(tmp.path()).unwrap();
     let hits = all(&store, "hello", i64::MIN, i64::MAX);
     assert_eq!(hits.len(), 2);
-    assert_eq!(hits[0], rec(DAY1 + 1_000_000_000, "vm", "root", "hello fixture two"));
+    assert_eq!(
+        hits[0],
+        rec(DAY1 + 1_000_000_000, "vm", "root", "hello fixture two")
+    );
     assert_eq!(hits[1].host, "myhost");
-    assert_eq!(all(&store, "zoo@123.tiger:hungry AND host:vm", i64::MIN, i64::MAX).len(), 1);
+    assert_eq!(
+        all(
+            &store,
+            "zoo@123.tiger:hungry AND host:vm",
+            i64::MIN,
+            i64::MAX
+        )
+        .len(),
+        1
+    );
     let meta = super::day::DayMeta::load(&day_dst, 20_781).unwrap();
     assert_eq!(meta.count, 2);
     assert_eq!(meta.min_ts_ns, DAY1);
