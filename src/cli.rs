@@ -145,6 +145,11 @@ pub struct LoadgenOptions {
     pub timeout: Duration,
     /// After ingesting, time each benchmark query this many times (0 = skip).
     pub search_rounds: usize,
+    /// Send these lines (cycled) instead of synthetic ones; `<13>` is prefixed when a line
+    /// has no PRI.
+    pub input: Option<std::path::PathBuf>,
+    /// Queries to time (default: ones that fit the synthetic lines).
+    pub queries: Vec<String>,
 }
 
 /// Sends `lines` RFC 3164 lines of about `line_bytes` bytes over TCP, then polls search until
@@ -152,7 +157,26 @@ pub struct LoadgenOptions {
 /// own cost is a few memcpy per line. Prints one summary line.
 pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
     let run = format!("run{}", std::process::id());
-    let before = count(&o.server, &run)?;
+    // "searchable" = committed: the writer reloads readers before it counts a commit
+    let before = committed(&o.server)?;
+    let input: Vec<Vec<u8>> = match &o.input {
+        None => Vec::new(),
+        Some(p) => std::fs::read(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .split(|b| *b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let mut v = Vec::with_capacity(l.len() + 5);
+                if !l.starts_with(b"<") {
+                    v.extend_from_slice(b"<13>");
+                }
+                v.extend_from_slice(l);
+                v.push(b'\n');
+                v
+            })
+            .collect(),
+    };
     let per_conn = o.lines.div_ceil(o.connections.max(1));
     let mut payloads = Vec::new();
     let mut sent = 0usize;
@@ -178,6 +202,11 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
         for _ in 0..per_conn {
             if sent == o.lines {
                 break;
+            }
+            if !input.is_empty() {
+                buf.extend_from_slice(&input[sent % input.len()]);
+                sent += 1;
+                continue;
             }
             let app = apps[(sent) % apps.len()];
             let head = format!(
@@ -226,7 +255,7 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
     }
     let sent_at = start.elapsed();
     loop {
-        let n = count(&o.server, &run)? - before;
+        let n = committed(&o.server)?.saturating_sub(before);
         if n >= sent as u64 {
             break;
         }
@@ -248,18 +277,23 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
     if o.search_rounds > 0 {
         // a rare term, one host of 50, one app of 6, and every line of the run
         let rare = format!("request {}", sent / 2);
-        let queries = [
-            format!("\"{rare}\""),
-            "host:web7".to_string(),
-            "app:sshd AND took".to_string(),
-            run.clone(),
-        ];
+        let queries = if !o.queries.is_empty() {
+            o.queries.clone()
+        } else {
+            vec![
+                format!("\"{rare}\""),
+                "host:web7".to_string(),
+                "app:sshd AND took".to_string(),
+                run.clone(),
+            ]
+        };
+        let from = if input.is_empty() { "-1d" } else { "" };
         for q in &queries {
             let mut lat = Vec::with_capacity(o.search_rounds);
             let mut total = 0;
             for _ in 0..o.search_rounds {
                 let t = Instant::now();
-                let v = search(&o.server, q, "-1d", "now", 100)?;
+                let v = search(&o.server, q, from, "", 100)?;
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
                 total = v.get("total").and_then(|t| t.as_u64()).unwrap_or(0);
             }
@@ -276,7 +310,15 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn count(server: &str, term: &str) -> anyhow::Result<u64> {
-    let v = search(server, term, "", "", 0)?;
-    Ok(v.get("total").and_then(|t| t.as_u64()).unwrap_or(0))
+/// The server's count of committed (and so searchable) records.
+fn committed(server: &str) -> anyhow::Result<u64> {
+    let (status, body) = http_get(server, "/metrics")?;
+    if status != 200 {
+        bail!("/metrics answered {status}");
+    }
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find_map(|l| l.strip_prefix("telltale_logs_committed_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no telltale_logs_committed_total in /metrics")
 }

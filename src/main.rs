@@ -66,6 +66,12 @@ enum Command {
         /// Then time each benchmark query this many times (p50/p99); 0 skips
         #[arg(long, default_value_t = 0)]
         search_rounds: usize,
+        /// Send the lines of this file (cycled) instead of synthetic ones
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// A query to time (repeatable; defaults fit the synthetic lines)
+        #[arg(long = "query")]
+        queries: Vec<String>,
     },
 }
 
@@ -139,6 +145,8 @@ fn main() -> ExitCode {
             line_bytes,
             timeout,
             search_rounds,
+            input,
+            queries,
         } => {
             let o = telltale::cli::LoadgenOptions {
                 syslog,
@@ -148,6 +156,8 @@ fn main() -> ExitCode {
                 line_bytes,
                 timeout: Duration::from_secs(timeout),
                 search_rounds,
+                input,
+                queries,
             };
             match telltale::cli::loadgen(&o) {
                 Ok(()) => ExitCode::SUCCESS,
