@@ -269,6 +269,84 @@ mod tests {
         out
     }
 
+    /// Splits one CSV record (RFC 4180 quoting, `""` inside quotes); LogHub quotes any
+    /// content with a comma.
+    fn csv_fields(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => out.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out
+    }
+
+    /// Parses every LogHub line (prefixed with `<13>`, as a relay would add) and compares host,
+    /// app, pid and trimmed message with the ground truth; returns the match ratio.
+    fn loghub_accuracy(name: &str, log: &str, csv: &str, expect: impl Fn(&[String]) -> [String; 4]) -> f64 {
+        let mut rows = csv.lines();
+        let header = rows.next().unwrap();
+        let ncols = csv_fields(header).len();
+        let mut total = 0;
+        let mut good = 0;
+        for (line, row) in log.lines().zip(rows) {
+            let cols = csv_fields(row);
+            assert_eq!(cols.len(), ncols, "{row}");
+            let want = expect(&cols);
+            let r = parse(&raw(format!("<13>{line}").as_bytes()));
+            let got = [
+                r.host.clone(),
+                r.app.clone(),
+                r.pid.clone(),
+                r.message.trim().to_string(),
+            ];
+            total += 1;
+            if got == want {
+                good += 1;
+            } else {
+                println!("{name} line {}: got {got:?}, want {want:?}", cols[0]);
+            }
+        }
+        assert_eq!(total, 2000, "{name}: every line has a ground-truth row");
+        let ratio = f64::from(good) / f64::from(total);
+        println!("{name}: {good}/{total} = {:.2}%", ratio * 100.0);
+        ratio
+    }
+
+    #[test]
+    fn loghub_linux_accuracy() {
+        // Columns: LineId,Month,Date,Time,Level(= host),Component(= program),PID,Content,...
+        let ratio = loghub_accuracy(
+            "Linux_2k",
+            include_str!("../../../ingest-tests/data/loghub/Linux_2k.log"),
+            include_str!("../../../ingest-tests/data/loghub/Linux_2k.log_structured.csv"),
+            |c| [c[4].clone(), c[5].clone(), c[6].clone(), c[7].trim().to_string()],
+        );
+        assert!(ratio >= 0.999, "Linux_2k match {ratio}");
+    }
+
+    #[test]
+    fn loghub_openssh_accuracy() {
+        // Columns: LineId,Date(= month),Day,Time,Component(= host),Pid,Content,...; program is sshd.
+        let ratio = loghub_accuracy(
+            "OpenSSH_2k",
+            include_str!("../../../ingest-tests/data/loghub/OpenSSH_2k.log"),
+            include_str!("../../../ingest-tests/data/loghub/OpenSSH_2k.log_structured.csv"),
+            |c| [c[4].clone(), "sshd".to_string(), c[5].clone(), c[6].trim().to_string()],
+        );
+        assert!(ratio >= 0.999, "OpenSSH_2k match {ratio}");
+    }
+
     const VALID: &[&[u8]] = &[
         b"<134>Nov 24 16:00:00 myhost myapp[123]: hello",
         b"<165>1 2026-11-24T16:00:00.123456+00:00 myhost app 123 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"App\"] hello",
