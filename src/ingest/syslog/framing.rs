@@ -494,6 +494,41 @@ mod tests {
             }
         }
 
+        /// However a read splits the stream, the frames (and any error) are the same.
+        #[test]
+        fn split_point_does_not_matter(
+            input in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), Just(0u8), Just(b' '), Just(b'7'), Just(b'1'), any::<u8>()],
+                0..200,
+            ),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let at = at.index(input.len() + 1);
+            let run = |chunks: &[&[u8]]| {
+                let mut d = FrameDecoder::new(16);
+                let mut buf = BytesMut::new();
+                let mut frames = Vec::new();
+                for c in chunks {
+                    buf.extend_from_slice(c);
+                    loop {
+                        match d.decode(&mut buf, false) {
+                            Ok(Some(f)) => frames.push(f),
+                            Ok(None) => break,
+                            Err(e) => return (frames, Some(e)),
+                        }
+                    }
+                }
+                loop {
+                    match d.decode(&mut buf, true) {
+                        Ok(Some(f)) => frames.push(f),
+                        Ok(None) => return (frames, None),
+                        Err(e) => return (frames, Some(e)),
+                    }
+                }
+            };
+            prop_assert_eq!(run(&[&input]), run(&[&input[..at], &input[at..]]));
+        }
+
         #[test]
         fn lf_lines_round_trip(lines in proptest::collection::vec("[a-z<>0-9 ]{0,20}", 0..20)) {
             // Lines that start with a digit would be octet-counted; prefix them like syslog does.
