@@ -243,9 +243,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const R25601: &[u8] = include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25601.raw");
-    const R25603: &[u8] = include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25603.raw");
-    const R25605: &[u8] = include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25605.raw");
+    const R25601: &[u8] =
+        include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25601.raw");
+    const R25603: &[u8] =
+        include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25603.raw");
+    const R25605: &[u8] =
+        include_bytes!("../../../ingest-tests/golden/syslog/rsyslog-omfwd-tcp-25605.raw");
 
     /// Decodes a whole stream given as one chunk, then at EOF.
     fn decode_all(max: usize, input: &[u8]) -> Result<Vec<Frame>, FramingError> {
@@ -285,13 +288,21 @@ mod tests {
             .collect()
     }
 
-    const MIXED: &[u8] = b"5 hello\n<13>lf line\n<13>crlf line\r\n<13>nul line\x00\n\r\n12 octet\nwith\x00!<14>last";
+    const MIXED: &[u8] =
+        b"5 hello\n<13>lf line\n<13>crlf line\r\n<13>nul line\x00\n\r\n12 octet\nwith\x00!<14>last";
 
     fn mixed_expected() -> Vec<String> {
-        ["hello", "<13>lf line", "<13>crlf line", "<13>nul line", "octet\nwith\x00!", "<14>last"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "hello",
+            "<13>lf line",
+            "<13>crlf line",
+            "<13>nul line",
+            "octet\nwith\x00!",
+            "<14>last",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     #[test]
@@ -422,7 +433,10 @@ mod tests {
 
     #[test]
     fn bad_octet_counts_are_errors() {
-        assert_eq!(decode_all(64, b"1234567890 x"), Err(FramingError::CountTooLong));
+        assert_eq!(
+            decode_all(64, b"1234567890 x"),
+            Err(FramingError::CountTooLong)
+        );
         assert_eq!(
             decode_all(64, b"12x hello"),
             Err(FramingError::CountNotFollowedBySpace { found: b'x' })

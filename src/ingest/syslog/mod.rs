@@ -78,7 +78,12 @@ pub(crate) fn parse_pri(b: &[u8]) -> Option<(u8, usize)> {
     for (i, &c) in b.iter().enumerate().skip(1).take(4) {
         match c {
             b'0'..=b'9' if i <= 3 => v = v * 10 + u32::from(c - b'0'),
-            b'>' if i >= 2 => return u8::try_from(v).ok().filter(|&p| p <= 191).map(|p| (p, i + 1)),
+            b'>' if i >= 2 => {
+                return u8::try_from(v)
+                    .ok()
+                    .filter(|&p| p <= 191)
+                    .map(|p| (p, i + 1));
+            }
             _ => return None,
         }
     }
@@ -141,7 +146,15 @@ mod tests {
         assert_eq!(parse_pri(b"<0>x"), Some((0, 3)));
         assert_eq!(parse_pri(b"<13>x"), Some((13, 4)));
         assert_eq!(parse_pri(b"<191>x"), Some((191, 5)));
-        for bad in [&b"<192>x"[..], b"<>x", b"<1234>x", b"<1a>", b"13>", b"<13", b""] {
+        for bad in [
+            &b"<192>x"[..],
+            b"<>x",
+            b"<1234>x",
+            b"<1a>",
+            b"13>",
+            b"<13",
+            b"",
+        ] {
             assert_eq!(parse_pri(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }
@@ -184,16 +197,23 @@ mod tests {
     /// Every line of the capture file: exact bytes from rsyslog 8.2302 and util-linux logger 2.38.
     #[test]
     fn golden_rsyslog_and_logger_captures() {
-        let text = include_str!("../../../ingest-tests/golden/syslog/syslog-rsyslog-logger-bytes.txt");
+        let text =
+            include_str!("../../../ingest-tests/golden/syslog/syslog-rsyslog-logger-bytes.txt");
         let cases = include_str!("../../../ingest-tests/golden/syslog/expected.tsv");
         let mut expected = std::collections::HashMap::new();
-        for line in cases.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in cases
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let cols: Vec<&str> = line.split('\t').collect();
             assert_eq!(cols.len(), 10, "bad expected line {line}");
             expected.insert(cols[0].to_string(), cols[1..].to_vec());
         }
         let mut seen = 0;
-        for line in text.lines().filter(|l| l.starts_with("tcp ") || l.starts_with("udp ")) {
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("tcp ") || l.starts_with("udp "))
+        {
             let (proto, rest) = line.split_once(' ').unwrap();
             let (_peer, rest) = rest.split_once(' ').unwrap();
             let (len, repr) = rest.split_once(' ').unwrap();
@@ -293,7 +313,12 @@ mod tests {
 
     /// Parses every LogHub line (prefixed with `<13>`, as a relay would add) and compares host,
     /// app, pid and trimmed message with the ground truth; returns the match ratio.
-    fn loghub_accuracy(name: &str, log: &str, csv: &str, expect: impl Fn(&[String]) -> [String; 4]) -> f64 {
+    fn loghub_accuracy(
+        name: &str,
+        log: &str,
+        csv: &str,
+        expect: impl Fn(&[String]) -> [String; 4],
+    ) -> f64 {
         let mut rows = csv.lines();
         let header = rows.next().unwrap();
         let ncols = csv_fields(header).len();
@@ -330,7 +355,14 @@ mod tests {
             "Linux_2k",
             include_str!("../../../ingest-tests/data/loghub/Linux_2k.log"),
             include_str!("../../../ingest-tests/data/loghub/Linux_2k.log_structured.csv"),
-            |c| [c[4].clone(), c[5].clone(), c[6].clone(), c[7].trim().to_string()],
+            |c| {
+                [
+                    c[4].clone(),
+                    c[5].clone(),
+                    c[6].clone(),
+                    c[7].trim().to_string(),
+                ]
+            },
         );
         assert!(ratio >= 0.999, "Linux_2k match {ratio}");
     }
@@ -342,7 +374,14 @@ mod tests {
             "OpenSSH_2k",
             include_str!("../../../ingest-tests/data/loghub/OpenSSH_2k.log"),
             include_str!("../../../ingest-tests/data/loghub/OpenSSH_2k.log_structured.csv"),
-            |c| [c[4].clone(), "sshd".to_string(), c[5].clone(), c[6].trim().to_string()],
+            |c| {
+                [
+                    c[4].clone(),
+                    "sshd".to_string(),
+                    c[5].clone(),
+                    c[6].trim().to_string(),
+                ]
+            },
         );
         assert!(ratio >= 0.999, "OpenSSH_2k match {ratio}");
     }

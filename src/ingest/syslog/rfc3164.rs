@@ -102,8 +102,7 @@ pub(crate) fn parse_body(msg: &RawMessage, pri: Option<u8>, b: &[u8]) -> Option<
 /// `digits: ` at `pos` (a Cisco sequence number); returns the position after the space.
 fn cisco_sequence(b: &[u8], pos: usize) -> Option<usize> {
     let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 || b.get(pos + digits) != Some(&b':') || b.get(pos + digits + 1) != Some(&b' ')
-    {
+    if digits == 0 || b.get(pos + digits) != Some(&b':') || b.get(pos + digits + 1) != Some(&b' ') {
         return None;
     }
     Some(skip_spaces(b, pos + digits + 2))
@@ -221,7 +220,10 @@ mod tests {
     #[test]
     fn classic_line() {
         let r = p(b"<134>Nov 24 16:00:00 myhost myapp[123]: hello 3164 via imtcp");
-        assert_eq!(parts(&r), ("myhost", "myapp", "123", "hello 3164 via imtcp"));
+        assert_eq!(
+            parts(&r),
+            ("myhost", "myapp", "123", "hello 3164 via imtcp")
+        );
         assert_eq!(r.timestamp_ns, NOV24_16);
         assert_eq!((r.severity, r.facility), (Some(6), Some(16)));
         let line = b"<134>Nov 24 16:00:00 myhost myapp[123]: hello 3164 via imtcp";
@@ -267,14 +269,24 @@ mod tests {
         let r = p(b"<189>123: *Mar  1 18:48:50.483 UTC: %SYS-5-CONFIG_I: Configured from console by vty0 (10.0.0.1)");
         assert_eq!(
             parts(&r),
-            ("192.0.2.7", "%SYS-5-CONFIG_I", "", "Configured from console by vty0 (10.0.0.1)")
+            (
+                "192.0.2.7",
+                "%SYS-5-CONFIG_I",
+                "",
+                "Configured from console by vty0 (10.0.0.1)"
+            )
         );
         assert_eq!(r.timestamp_ns, 1_772_390_930 * SEC + 483_000_000); // 2026-03-01T18:48:50.483Z
         assert_eq!((r.severity, r.facility), (Some(5), Some(23)));
         let r = p(b"<189>52: router1: Mar 1 18:48:50 UTC: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up");
         assert_eq!(
             parts(&r),
-            ("router1", "%LINK-3-UPDOWN", "", "Interface Gi0/1, changed state to up")
+            (
+                "router1",
+                "%LINK-3-UPDOWN",
+                "",
+                "Interface Gi0/1, changed state to up"
+            )
         );
         assert_eq!(r.timestamp_ns, 1_772_390_930 * SEC);
         let r = p(b"<189>52: .Mar  1 18:48:50 PST: %X-1-Y: z");
@@ -313,16 +325,40 @@ mod tests {
         let cases: &[(&[u8], (&str, &str, &str, &str))] = &[
             (b"<13>Nov 24 16:00:00 h app[42]: m", ("h", "app", "42", "m")),
             (b"<13>Nov 24 16:00:00 h app: m", ("h", "app", "", "m")),
-            (b"<165>Nov 24 16:00:00 myhost app[123] hello 5424 via imtcp", ("myhost", "app", "123", "hello 5424 via imtcp")),
-            (b"<22>Nov 24 16:00:00 mx postfix/smtpd[123]: connect from x[1.2.3.4]", ("mx", "postfix/smtpd", "123", "connect from x[1.2.3.4]")),
-            (b"<13>Nov 24 16:00:00 h sshd(pam_unix)[9]: auth", ("h", "sshd(pam_unix)", "9", "auth")),
-            (b"<13>Nov 24 16:00:00 h syslogd 1.4.1: restart.", ("h", "syslogd 1.4.1", "", "restart.")),
-            (b"<13>Nov 24 16:00:00 h  -- root[2421]: ROOT LOGIN", ("h", "-- root", "2421", "ROOT LOGIN")),
+            (
+                b"<165>Nov 24 16:00:00 myhost app[123] hello 5424 via imtcp",
+                ("myhost", "app", "123", "hello 5424 via imtcp"),
+            ),
+            (
+                b"<22>Nov 24 16:00:00 mx postfix/smtpd[123]: connect from x[1.2.3.4]",
+                ("mx", "postfix/smtpd", "123", "connect from x[1.2.3.4]"),
+            ),
+            (
+                b"<13>Nov 24 16:00:00 h sshd(pam_unix)[9]: auth",
+                ("h", "sshd(pam_unix)", "9", "auth"),
+            ),
+            (
+                b"<13>Nov 24 16:00:00 h syslogd 1.4.1: restart.",
+                ("h", "syslogd 1.4.1", "", "restart."),
+            ),
+            (
+                b"<13>Nov 24 16:00:00 h  -- root[2421]: ROOT LOGIN",
+                ("h", "-- root", "2421", "ROOT LOGIN"),
+            ),
             (b"<13>Nov 24 16:00:00 h app:", ("h", "app", "", "")),
             (b"<13>Nov 24 16:00:00 h app[7]", ("h", "app", "7", "")),
-            (b"<13>Nov 24 16:00:00 h -- MARK --", ("h", "", "", "-- MARK --")),
-            (b"<13>Nov 24 16:00:00 h just some text", ("h", "", "", "just some text")),
-            (b"<13>Nov 24 16:00:00 h app[unterminated: m", ("h", "", "", "app[unterminated: m")),
+            (
+                b"<13>Nov 24 16:00:00 h -- MARK --",
+                ("h", "", "", "-- MARK --"),
+            ),
+            (
+                b"<13>Nov 24 16:00:00 h just some text",
+                ("h", "", "", "just some text"),
+            ),
+            (
+                b"<13>Nov 24 16:00:00 h app[unterminated: m",
+                ("h", "", "", "app[unterminated: m"),
+            ),
             (b"<13>Nov 24 16:00:00 h", ("h", "", "", "")),
             (b"<13>Nov 24 16:00:00", ("192.0.2.7", "", "", "")),
         ];

@@ -215,12 +215,20 @@ mod tests {
         assert_eq!(r.timestamp_ns, NOV24_16 + 123_456_000);
         assert_eq!((r.severity, r.facility), (Some(5), Some(20)));
         assert_eq!(
-            (r.host.as_str(), r.app.as_str(), r.pid.as_str(), r.msgid.as_str()),
+            (
+                r.host.as_str(),
+                r.app.as_str(),
+                r.pid.as_str(),
+                r.msgid.as_str()
+            ),
             ("myhost", "app", "123", "ID47")
         );
         assert_eq!(
             fields(&r),
-            [("exampleSDID@32473.iut", "3"), ("exampleSDID@32473.eventSource", "App")]
+            [
+                ("exampleSDID@32473.iut", "3"),
+                ("exampleSDID@32473.eventSource", "App")
+            ]
         );
         assert_eq!(r.message, "hello 5424");
     }
@@ -230,7 +238,10 @@ mod tests {
         let r = p(b"<13>1 - - - - - -");
         assert_eq!(r.timestamp_ns, RECEIVED_NS);
         assert_eq!(r.host, "192.0.2.7");
-        assert_eq!((r.app.as_str(), r.pid.as_str(), r.msgid.as_str()), ("", "", ""));
+        assert_eq!(
+            (r.app.as_str(), r.pid.as_str(), r.msgid.as_str()),
+            ("", "", "")
+        );
         assert!(r.fields.is_empty());
         assert_eq!(r.message, "");
         let r = p(b"<13>1 - - - - - - msg");
@@ -244,10 +255,16 @@ mod tests {
 
     #[test]
     fn sd_escapes() {
-        let r = p(br#"<13>1 - h a - - [x@1 a="q\"uote" b="back\\slash" c="br\]acket" d="keep\n"] m"#);
+        let r =
+            p(br#"<13>1 - h a - - [x@1 a="q\"uote" b="back\\slash" c="br\]acket" d="keep\n"] m"#);
         assert_eq!(
             fields(&r),
-            [("x@1.a", "q\"uote"), ("x@1.b", "back\\slash"), ("x@1.c", "br]acket"), ("x@1.d", "keep\\n")]
+            [
+                ("x@1.a", "q\"uote"),
+                ("x@1.b", "back\\slash"),
+                ("x@1.c", "br]acket"),
+                ("x@1.d", "keep\\n")
+            ]
         );
         assert_eq!(r.message, "m");
     }

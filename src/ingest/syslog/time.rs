@@ -325,7 +325,12 @@ mod tests {
             assert_eq!(n, s.len(), "{s}");
             assert_eq!(c.to_ns(0), Some(*want), "{s}");
         }
-        for bad in ["2026-13-01T00:00:00Z", "2026-11-24 16:00:00Z", "2026-11-24T25:00:00Z", "2026"] {
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-11-24 16:00:00Z",
+            "2026-11-24T25:00:00Z",
+            "2026",
+        ] {
             assert!(parse_rfc3339(bad.as_bytes()).is_none(), "{bad}");
         }
     }
@@ -337,7 +342,10 @@ mod tests {
             ("Nov 24 16:00:00", utc(2026, 11, 24, 16, 0, 0)),
             ("Jun  9 01:02:03", utc(2026, 6, 9, 1, 2, 3)),
             ("Jun 9 01:02:03", utc(2026, 6, 9, 1, 2, 3)),
-            ("Mar  1 18:48:50.483", utc(2026, 3, 1, 18, 48, 50) + 483_000_000),
+            (
+                "Mar  1 18:48:50.483",
+                utc(2026, 3, 1, 18, 48, 50) + 483_000_000,
+            ),
             ("Nov 24 2025 16:00:00", utc(2025, 11, 24, 16, 0, 0)),
             // More than a day in the future of the receive time: last year's.
             ("Nov 27 00:00:00", utc(2025, 11, 27, 0, 0, 0)),
@@ -360,7 +368,10 @@ mod tests {
         assert_eq!(jan.to_ns(dec_recv), Some(utc(2027, 1, 1, 0, 0, 30)));
         // Slightly in the future (clock skew under a day) stays in the receive year.
         let (t, _) = parse_bsd(b"Jun 10 12:00:00").unwrap();
-        assert_eq!(t.to_ns(utc(2026, 6, 10, 0, 0, 0)), Some(utc(2026, 6, 10, 12, 0, 0)));
+        assert_eq!(
+            t.to_ns(utc(2026, 6, 10, 0, 0, 0)),
+            Some(utc(2026, 6, 10, 12, 0, 0))
+        );
     }
 
     #[test]
