@@ -198,6 +198,7 @@ fn skip_spaces(b: &[u8], mut pos: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::super::parse as parse_any;
     use super::super::test_support::*;
@@ -213,7 +214,9 @@ mod tests {
     }
 
     /// (host, app, pid, message)
-    fn parts(r: &LogRecord) -> (&str, &str, &str, &str) {
+    type Parts<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+    fn parts(r: &LogRecord) -> Parts<'_> {
         (&r.host, &r.app, &r.pid, &r.message)
     }
 
@@ -322,7 +325,7 @@ mod tests {
 
     #[test]
     fn tag_forms() {
-        let cases: &[(&[u8], (&str, &str, &str, &str))] = &[
+        let cases: &[(&[u8], Parts)] = &[
             (b"<13>Nov 24 16:00:00 h app[42]: m", ("h", "app", "42", "m")),
             (b"<13>Nov 24 16:00:00 h app: m", ("h", "app", "", "m")),
             (

@@ -190,6 +190,7 @@ fn quoted_value(b: &[u8], start: usize) -> Option<(String, usize)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::super::parse as parse_any;
     use super::super::test_support::*;

@@ -279,6 +279,7 @@ pub(crate) fn zone_abbreviation(b: &[u8]) -> Option<i32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
