@@ -312,8 +312,23 @@ mod tests {
         out
     }
 
+    /// The UTC timestamp a LogHub row's month (column 1), day (2) and time (3) should give for
+    /// our receive time 2026-11-25: December is more than a day ahead, so it is 2025's.
+    fn loghub_timestamp(cols: &[String]) -> i64 {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = MONTHS.iter().position(|m| *m == cols[1]).unwrap() as u32 + 1;
+        let year = if month == 12 { 2025 } else { 2026 };
+        let day: u32 = cols[2].parse().unwrap();
+        let hms: Vec<i64> = cols[3].split(':').map(|x| x.parse().unwrap()).collect();
+        let secs =
+            time::days_from_civil(year, month, day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
+        secs * 1_000_000_000
+    }
+
     /// Parses every LogHub line (prefixed with `<13>`, as a relay would add) and compares host,
-    /// app, pid and trimmed message with the ground truth; returns the match ratio.
+    /// app, pid, trimmed message and timestamp with the ground truth; returns the match ratio.
     fn loghub_accuracy(
         name: &str,
         log: &str,
@@ -328,13 +343,15 @@ mod tests {
         for (line, row) in log.lines().zip(rows) {
             let cols = csv_fields(row);
             assert_eq!(cols.len(), ncols, "{row}");
-            let want = expect(&cols);
+            let [host, app, pid, message] = expect(&cols);
+            let want = [host, app, pid, message, loghub_timestamp(&cols).to_string()];
             let r = parse(&raw(format!("<13>{line}").as_bytes()));
             let got = [
                 r.host.clone(),
                 r.app.clone(),
                 r.pid.clone(),
                 r.message.trim().to_string(),
+                r.timestamp_ns.to_string(),
             ];
             total += 1;
             if got == want {
