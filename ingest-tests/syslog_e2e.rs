@@ -233,7 +233,7 @@ fn a_malformed_frame_closes_only_its_own_connection() {
 
 #[test]
 fn a_long_message_is_truncated_to_the_configured_maximum_and_counted() {
-    let s = Server::start("[syslog]\n");
+    let s = Server::start("");
     let mut line = b"<13>Nov 24 16:00:00 host app: longline ".to_vec();
     line.extend(std::iter::repeat_n(b'x', 100_000));
     line.push(b'\n');
