@@ -117,14 +117,7 @@ fn main() -> ExitCode {
             json,
         } => {
             // `--since 1h` reads naturally; the API wants `-1h`
-            let from = if since.starts_with('-') || !since.starts_with(|c: char| c.is_ascii_digit())
-            {
-                since
-            } else if since.chars().all(|c| c.is_ascii_digit()) && since.len() >= 9 {
-                since
-            } else {
-                format!("-{since}")
-            };
+            let from = relative_to_past(since);
             let until = until.unwrap_or_else(|| "now".into());
             match telltale::cli::search(&server, &query, &from, &until, limit) {
                 Ok(v) => {
@@ -213,5 +206,17 @@ fn serve(a: ServeArgs) -> ExitCode {
             eprintln!("telltale: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--since 1h` reads naturally; the API wants `-1h`. Only a bare number-with-unit gets the
+/// minus: epoch seconds, RFC 3339 and `-1h` itself pass through unchanged.
+fn relative_to_past(since: String) -> String {
+    let digits = since.bytes().take_while(u8::is_ascii_digit).count();
+    let unit = &since[digits..];
+    if digits > 0 && !unit.is_empty() && unit.bytes().all(|b| b.is_ascii_alphabetic()) {
+        format!("-{since}")
+    } else {
+        since
     }
 }

@@ -247,7 +247,7 @@ impl LogStore {
                 }
                 let doc: TantivyDocument = searcher.doc(addr)?;
                 hits.push((ts, self.to_record(&doc)));
-                hits.sort_by(|a, b| b.0.cmp(&a.0));
+                hits.sort_by_key(|h| std::cmp::Reverse(h.0));
                 hits.truncate(limit);
             }
         }
