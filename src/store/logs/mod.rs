@@ -13,8 +13,8 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
+use tantivy::collector::{Collector, TopDocs};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, RangeQuery};
 use tantivy::schema::{OwnedValue, Schema, Value};
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
@@ -226,29 +226,41 @@ impl LogStore {
                 ]))
             };
             let searcher = part.reader.searcher();
-            // the oldest hit we keep so far bounds what this (older) day can contribute
-            let want = limit.max(1);
-            let (n, top) = searcher.search(
-                &q,
-                &(
-                    Count,
-                    TopDocs::with_limit(want)
-                        .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
-                ),
-            )?;
-            result.total += n as u64;
-            if limit == 0 {
-                continue;
+            let weight = q.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+            // newest segments first: once `limit` hits are held, a segment whose newest
+            // document is older than all of them is only counted, never ranked
+            let mut segments: Vec<(u32, i64)> = Vec::new();
+            for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+                let max = seg
+                    .fast_fields()
+                    .date("timestamp")?
+                    .max_value()
+                    .into_timestamp_nanos();
+                segments.push((ord as u32, max));
             }
-            for (ts, addr) in top {
-                let ts = ts.map(|t| t.into_timestamp_nanos()).unwrap_or(i64::MIN);
-                if hits.len() >= limit && hits.last().is_some_and(|(t, _)| *t >= ts) {
+            segments.sort_by_key(|&(_, max)| std::cmp::Reverse(max));
+            let top_k = TopDocs::with_limit(limit.max(1))
+                .order_by_fast_field::<DateTime>("timestamp", Order::Desc);
+            for (ord, seg_max) in segments {
+                let seg = searcher.segment_reader(ord);
+                result.total += u64::from(weight.count(seg)?);
+                if limit == 0 {
                     continue;
                 }
-                let doc: TantivyDocument = searcher.doc(addr)?;
-                hits.push((ts, self.to_record(&doc)));
-                hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-                hits.truncate(limit);
+                if hits.len() >= limit && hits.last().is_some_and(|(t, _)| *t >= seg_max) {
+                    continue;
+                }
+                let fruit = top_k.collect_segment(&*weight, ord, seg)?;
+                for (ts, addr) in top_k.merge_fruits(vec![fruit])? {
+                    let ts = ts.map(|t| t.into_timestamp_nanos()).unwrap_or(i64::MIN);
+                    if hits.len() >= limit && hits.last().is_some_and(|(t, _)| *t >= ts) {
+                        break;
+                    }
+                    let doc: TantivyDocument = searcher.doc(addr)?;
+                    let at = hits.partition_point(|(t, _)| *t >= ts);
+                    hits.insert(at, (ts, self.to_record(&doc)));
+                    hits.truncate(limit);
+                }
             }
         }
         result.hits = hits.into_iter().map(|(_, r)| r).collect();

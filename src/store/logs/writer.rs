@@ -3,12 +3,19 @@
 //! searchable within about a second of arriving. It is a plain thread, not a task: tantivy's
 //! `add_document` and `commit` block, and must never stall the async executor.
 //!
+//! Hot and cold days: live traffic lands in today's (or yesterday's) partition, which keeps an
+//! open `IndexWriter`. Lines for any other day (a backfill, a replay, a host with a wrong
+//! clock) are buffered per day and written in bulk every `cold_flush_interval` or when
+//! `cold_max_docs` accumulate, each cold day getting a short-lived writer. Keeping a writer
+//! open per day instead would cost threads and memory per day and, when a replay cycles
+//! through many days, thrash.
+//!
 //! Crash safety: before each commit the writer saves the day's metadata widened by what is
 //! about to be committed, so `day.json` always covers at least the committed data (a wider
 //! range only costs a wasted search, never a missed hit); counts are re-read from the index
 //! on open.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -21,7 +28,7 @@ use super::day::DayMeta;
 use super::{LogStore, StoreError};
 use crate::metrics::Counters;
 use crate::model::LogRecord;
-use crate::model::time::{NS_PER_DAY, day_of_ns};
+use crate::model::time::{NS_PER_DAY, day_of_ns, now_ns};
 
 /// Knobs of the writer (from `[logs]` in the config).
 #[derive(Debug, Clone)]
@@ -32,8 +39,10 @@ pub struct WriterConfig {
     pub memory_budget: usize,
     /// tantivy indexing threads per open day.
     pub threads: usize,
-    /// Writers kept open at once; late lines for older days open one briefly.
-    pub max_open_days: usize,
+    /// Buffered lines for cold days are written at least this often.
+    pub cold_flush_interval: Duration,
+    /// ... or as soon as this many are buffered (bounds the buffer's memory).
+    pub cold_max_docs: usize,
 }
 
 impl Default for WriterConfig {
@@ -42,7 +51,8 @@ impl Default for WriterConfig {
             commit_interval: Duration::from_secs(1),
             memory_budget: 128 << 20,
             threads: 1,
-            max_open_days: 3,
+            cold_flush_interval: Duration::from_secs(2),
+            cold_max_docs: 200_000,
         }
     }
 }
@@ -66,6 +76,9 @@ pub fn run(
         cfg,
         counters,
         open: HashMap::new(),
+        cold: BTreeMap::new(),
+        cold_docs: 0,
+        last_cold_flush: Instant::now(),
         dirty: false,
     };
     let mut next_commit = Instant::now() + w.cfg.commit_interval;
@@ -84,8 +97,14 @@ pub fn run(
             w.commit()?;
             next_commit = Instant::now() + w.cfg.commit_interval;
         }
+        if w.cold_docs >= w.cfg.cold_max_docs
+            || (w.cold_docs > 0 && w.last_cold_flush.elapsed() >= w.cfg.cold_flush_interval)
+        {
+            w.flush_cold()?;
+        }
     }
     w.commit()?;
+    w.flush_cold()?;
     for (_, od) in w.open.drain() {
         od.writer.wait_merging_threads()?;
     }
@@ -96,8 +115,24 @@ struct Writer {
     store: Arc<LogStore>,
     cfg: WriterConfig,
     counters: Arc<Counters>,
+    /// Hot days with an open writer.
     open: HashMap<i64, OpenDay>,
+    /// Cold days: documents waiting for a bulk write.
+    cold: BTreeMap<i64, ColdDay>,
+    cold_docs: usize,
+    last_cold_flush: Instant,
     dirty: bool,
+}
+
+struct ColdDay {
+    docs: Vec<TantivyDocument>,
+    pending: DayMeta,
+}
+
+/// Today and yesterday (UTC, by the wall clock) keep open writers; everything else is cold.
+fn is_hot(day: i64) -> bool {
+    let today = day_of_ns(now_ns());
+    day >= today - 1 && day <= today + 1
 }
 
 impl Writer {
@@ -109,9 +144,6 @@ impl Writer {
             rec.timestamp_ns
         };
         let day = day_of_ns(part_ns);
-        if !self.open.contains_key(&day) {
-            self.open_day(day)?;
-        }
         let f = *self.store.fields();
         let mut doc = TantivyDocument::new();
         doc.add_date(
@@ -143,6 +175,19 @@ impl Writer {
             doc.add_field_value(f.fields, &OwnedValue::Object(obj));
         }
         doc.add_bytes(f.raw, &rec.raw);
+        if !self.open.contains_key(&day) {
+            if !is_hot(day) {
+                let cd = self.cold.entry(day).or_insert_with(|| ColdDay {
+                    docs: Vec::new(),
+                    pending: DayMeta::empty(day),
+                });
+                cd.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
+                cd.docs.push(doc);
+                self.cold_docs += 1;
+                return Ok(());
+            }
+            self.open_day(day)?;
+        }
         let Some(od) = self.open.get_mut(&day) else {
             return Ok(());
         };
@@ -154,15 +199,6 @@ impl Writer {
     }
 
     fn open_day(&mut self, day: i64) -> Result<(), StoreError> {
-        if self.open.len() >= self.cfg.max_open_days {
-            // commit everything (cheap if clean) and close the least recently used writer
-            self.commit()?;
-            if let Some((&old, _)) = self.open.iter().min_by_key(|(_, od)| od.last_used)
-                && let Some(od) = self.open.remove(&old)
-            {
-                od.writer.wait_merging_threads()?;
-            }
-        }
         let part = self.store.partition(day)?;
         let writer = part
             .index
@@ -203,6 +239,39 @@ impl Writer {
         }
         self.counters.log_commits.fetch_add(1, Ordering::Relaxed);
         self.dirty = false;
+        // a day that stopped being hot (midnight passed) gives its writer back
+        let stale: Vec<i64> = self.open.keys().copied().filter(|d| !is_hot(*d)).collect();
+        for day in stale {
+            if let Some(od) = self.open.remove(&day) {
+                od.writer.wait_merging_threads()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every buffered cold day with a short-lived writer, committed and searchable.
+    fn flush_cold(&mut self) -> Result<(), StoreError> {
+        for (day, cd) in std::mem::take(&mut self.cold) {
+            let part = self.store.partition(day)?;
+            let dir = self.store.day_dir(day);
+            let mut widened = part.meta.read().map_err(|_| StoreError::Poisoned)?.clone();
+            widened.merge(&cd.pending);
+            widened.save(&dir)?;
+            // tantivy's minimum budget: these are bulk writes of at most cold_max_docs
+            let mut writer: IndexWriter = part.index.writer_with_num_threads(1, 32 << 20)?;
+            for doc in cd.docs {
+                writer.add_document(doc)?;
+            }
+            writer.commit()?;
+            part.reader.reload()?;
+            *part.meta.write().map_err(|_| StoreError::Poisoned)? = widened;
+            writer.wait_merging_threads()?;
+            self.counters
+                .logs_committed
+                .fetch_add(cd.pending.count, Ordering::Relaxed);
+        }
+        self.cold_docs = 0;
+        self.last_cold_flush = Instant::now();
         Ok(())
     }
 }
