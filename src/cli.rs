@@ -299,8 +299,9 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
             }
             lat.sort_by(f64::total_cmp);
             let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+            let shown = if *q == run { "<run tag: every line>" } else { q.as_str() };
             println!(
-                "search q={q:?} matches={total} rounds={} p50_ms={:.2} p99_ms={:.2}",
+                "search q={shown:?} matches={total} rounds={} p50_ms={:.2} p99_ms={:.2}",
                 lat.len(),
                 pct(0.5),
                 pct(0.99)
