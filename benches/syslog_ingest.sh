@@ -26,7 +26,7 @@ for t in $(seq 1 "$TRIALS"); do
   echo $! >"$work/pid"
   for _ in $(seq 100); do curl -sf http://127.0.0.1:18099/health >/dev/null && break; sleep 0.1; done
   out=$("$BIN" loadgen --syslog 127.0.0.1:15599 --server http://127.0.0.1:18099 \
-    --lines "$LINES" --connections 4 --search-rounds 50 --timeout 900 "${extra[@]}")
+    --lines "$LINES" --connections 4 --search-rounds 50 --latency-probes 20 --timeout 900 "${extra[@]}")
   kill -TERM "$(cat "$work/pid")"; wait "$(cat "$work/pid")" || true
   bytes=$(echo "$out" | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')
   disk=$(du -sb "$work/data/logs" | cut -f1)
@@ -42,6 +42,7 @@ def col(pat):
     return f"{statistics.median(vals):g} [{min(vals):g}, {max(vals):g}]" if vals else "-"
 print("median [min, max] of", len(rows), "trials")
 print("lines_per_s", col(r"lines_per_s=([\d.]+)"))
+print("searchable latency of single lines: p50_ms", col(r"latency probes=\d+ p50_ms=([\d.]+)"), " max_ms", col(r"latency probes=\d+ p50_ms=[\d.]+ max_ms=([\d.]+)"))
 print("disk_ratio", col(r"disk_ratio=([\d.]+)"), " disk_per_line", col(r"disk_per_line=([\d.]+)"))
 for q in sorted(set(re.findall(r'search q="((?:[^"\\]|\\.)*)"', "".join(rows)))):
     pq = re.escape(q)

@@ -150,6 +150,9 @@ pub struct LoadgenOptions {
     pub input: Option<std::path::PathBuf>,
     /// Queries to time (default: ones that fit the synthetic lines).
     pub queries: Vec<String>,
+    /// After the load, send this many single lines one at a time and time each until a
+    /// search finds it (the "searchable within 2 s" promise).
+    pub latency_probes: usize,
 }
 
 /// Sends `lines` RFC 3164 lines of about `line_bytes` bytes over TCP, then polls search until
@@ -274,6 +277,38 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
         sent as f64 / all.as_secs_f64(),
         raw_bytes as f64 / all.as_secs_f64() / 1e6
     );
+    if o.latency_probes > 0 {
+        let mut lat = Vec::new();
+        for i in 0..o.latency_probes {
+            let token = format!("probe{}x{i}", std::process::id());
+            let t = Instant::now();
+            let mut s = TcpStream::connect(&o.syslog)?;
+            s.write_all(
+                format!("<13>{mon} {day:>2} 00:00:00 probehost probe: {token}\n").as_bytes(),
+            )?;
+            drop(s);
+            loop {
+                let v = search(&o.server, &token, "", "", 0)?;
+                if v.get("total").and_then(|t| t.as_u64()).unwrap_or(0) > 0 {
+                    break;
+                }
+                if t.elapsed() > Duration::from_secs(30) {
+                    bail!("probe line {token} not searchable after 30 s");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            // spread probes over the commit cycle
+            std::thread::sleep(Duration::from_millis(137));
+        }
+        lat.sort_by(f64::total_cmp);
+        println!(
+            "latency probes={} p50_ms={:.0} max_ms={:.0}",
+            lat.len(),
+            lat[lat.len() / 2],
+            lat[lat.len() - 1]
+        );
+    }
     if o.search_rounds > 0 {
         // a rare term, one host of 50, one app of 6, and every line of the run
         let rare = format!("request {}", sent / 2);
@@ -299,7 +334,11 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
             }
             lat.sort_by(f64::total_cmp);
             let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-            let shown = if *q == run { "<run tag: every line>" } else { q.as_str() };
+            let shown = if *q == run {
+                "<run tag: every line>"
+            } else {
+                q.as_str()
+            };
             println!(
                 "search q={shown:?} matches={total} rounds={} p50_ms={:.2} p99_ms={:.2}",
                 lat.len(),

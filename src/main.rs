@@ -72,6 +72,9 @@ enum Command {
         /// A query to time (repeatable; defaults fit the synthetic lines)
         #[arg(long = "query")]
         queries: Vec<String>,
+        /// Then send this many single lines and time each until searchable
+        #[arg(long, default_value_t = 0)]
+        latency_probes: usize,
     },
 }
 
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
             search_rounds,
             input,
             queries,
+            latency_probes,
         } => {
             let o = telltale::cli::LoadgenOptions {
                 syslog,
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
                 search_rounds,
                 input,
                 queries,
+                latency_probes,
             };
             match telltale::cli::loadgen(&o) {
                 Ok(()) => ExitCode::SUCCESS,
