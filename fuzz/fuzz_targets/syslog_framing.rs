@@ -2,34 +2,14 @@
 //! frames however a read splits the stream (here: two chunks at a fuzz-chosen point).
 #![no_main]
 
-use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use telltale::ingest::syslog::{Frame, FrameDecoder, FramingError};
+use telltale::ingest::syslog::framing::decode_chunks;
+use telltale::ingest::syslog::{Frame, FramingError};
 
 const MAX: usize = 64;
 
-/// Decodes `chunks` in order, then at end of stream.
 fn decode(chunks: &[&[u8]]) -> (Vec<Frame>, Option<FramingError>) {
-    let mut d = FrameDecoder::new(MAX);
-    let mut buf = BytesMut::new();
-    let mut frames = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match d.decode(&mut buf, false) {
-                Ok(Some(f)) => frames.push(f),
-                Ok(None) => break,
-                Err(e) => return (frames, Some(e)),
-            }
-        }
-    }
-    loop {
-        match d.decode(&mut buf, true) {
-            Ok(Some(f)) => frames.push(f),
-            Ok(None) => return (frames, None),
-            Err(e) => return (frames, Some(e)),
-        }
-    }
+    decode_chunks(MAX, chunks)
 }
 
 fuzz_target!(|data: &[u8]| {

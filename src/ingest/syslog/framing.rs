@@ -238,6 +238,32 @@ fn strip_terminator(bytes: &mut Vec<u8>) {
     }
 }
 
+/// Decodes a whole stream delivered in `chunks` (as reads would deliver it), then at end of
+/// stream: what a connection does, without the socket. Stops at the first framing error.
+/// Used by the property tests and the fuzz target to check that splits never change frames.
+pub fn decode_chunks(max_message: usize, chunks: &[&[u8]]) -> (Vec<Frame>, Option<FramingError>) {
+    let mut d = FrameDecoder::new(max_message);
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match d.decode(&mut buf, false) {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break,
+                Err(e) => return (frames, Some(e)),
+            }
+        }
+    }
+    loop {
+        match d.decode(&mut buf, true) {
+            Ok(Some(f)) => frames.push(f),
+            Ok(None) => return (frames, None),
+            Err(e) => return (frames, Some(e)),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
@@ -519,28 +545,7 @@ mod tests {
             at in any::<prop::sample::Index>(),
         ) {
             let at = at.index(input.len() + 1);
-            let run = |chunks: &[&[u8]]| {
-                let mut d = FrameDecoder::new(16);
-                let mut buf = BytesMut::new();
-                let mut frames = Vec::new();
-                for c in chunks {
-                    buf.extend_from_slice(c);
-                    loop {
-                        match d.decode(&mut buf, false) {
-                            Ok(Some(f)) => frames.push(f),
-                            Ok(None) => break,
-                            Err(e) => return (frames, Some(e)),
-                        }
-                    }
-                }
-                loop {
-                    match d.decode(&mut buf, true) {
-                        Ok(Some(f)) => frames.push(f),
-                        Ok(None) => return (frames, None),
-                        Err(e) => return (frames, Some(e)),
-                    }
-                }
-            };
+            let run = |chunks: &[&[u8]]| decode_chunks(16, chunks);
             prop_assert_eq!(run(&[&input]), run(&[&input[..at], &input[at..]]));
         }
 
