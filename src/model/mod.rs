@@ -138,3 +138,15 @@ pub struct LogRecord {
     /// The original frame, byte for byte; what `raw` search hits and archives keep.
     pub raw: Vec<u8>,
 }
+
+/// One metric sample as every metrics ingest path produces it (statsd flush, carbon plaintext,
+/// Monit): a Graphite path, a value and a timestamp in whole seconds (Graphite's resolution).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    /// The series name as carbon stores it: a dotted path, with tags (if any) normalized to
+    /// `name;k1=v1;k2=v2`, keys sorted.
+    pub name: String,
+    pub value: f64,
+    /// Seconds since the Unix epoch.
+    pub timestamp: i64,
+}
