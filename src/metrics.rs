@@ -37,6 +37,14 @@ counters! {
     syslog_tcp_framing_errors,
     /// syslog messages cut to the maximum message size
     syslog_truncated,
+    /// Graphite plaintext points accepted (TCP and UDP)
+    carbon_received,
+    /// Graphite plaintext lines rejected as malformed
+    carbon_rejected,
+    /// Graphite plaintext points with a NaN value, dropped as carbon drops them
+    carbon_nan_dropped,
+    /// Graphite plaintext points dropped because the pipeline was full (UDP)
+    carbon_udp_dropped,
     /// log records parsed by the normalizer
     logs_normalized,
     /// log records committed to the store
