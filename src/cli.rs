@@ -352,13 +352,100 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
 
 /// The server's count of committed (and so searchable) records.
 fn committed(server: &str) -> anyhow::Result<u64> {
+    counter(server, "logs_committed")
+}
+
+/// One of the server's own counters from `/metrics` (name without prefix and suffix).
+pub fn counter(server: &str, name: &str) -> anyhow::Result<u64> {
     let (status, body) = http_get(server, "/metrics")?;
     if status != 200 {
         bail!("/metrics answered {status}");
     }
+    let key = format!("telltale_{name}_total ");
     String::from_utf8_lossy(&body)
         .lines()
-        .find_map(|l| l.strip_prefix("telltale_logs_committed_total "))
+        .find_map(|l| l.strip_prefix(key.as_str()))
         .and_then(|v| v.trim().parse().ok())
-        .context("no telltale_logs_committed_total in /metrics")
+        .with_context(|| format!("no telltale_{name}_total in /metrics"))
+}
+
+/// Options of `telltale loadgen-carbon`.
+pub struct CarbonLoadOptions {
+    pub carbon: String,
+    pub server: String,
+    pub points: usize,
+    pub series: usize,
+    pub connections: usize,
+    pub timeout: Duration,
+}
+
+/// Sends `points` Graphite plaintext lines spread over `series` random-walk series (10 s
+/// apart, ending now, 2 decimals) over TCP, then polls until the server has written them all
+/// (written points are queryable). The payload is built before the clock starts.
+pub fn carbon_load(o: &CarbonLoadOptions) -> anyhow::Result<()> {
+    let before = counter(&o.server, "metric_points_written")?;
+    let series = o.series.max(1);
+    let per_series = o.points.div_ceil(series);
+    let now = crate::model::time::now_ns() / 1_000_000_000;
+    let conns = o.connections.max(1);
+    let mut payloads = vec![Vec::new(); conns];
+    let mut sent = 0usize;
+    // xorshift: deterministic, no dependency
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut walk = vec![100.0f64; series];
+    'outer: for k in 0..per_series {
+        let ts = now - 10 * (per_series - k) as i64;
+        for (s, w) in walk.iter_mut().enumerate() {
+            if sent == o.points {
+                break 'outer;
+            }
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            *w += ((rng % 201) as f64 - 100.0) / 100.0;
+            let line = format!("bench.host{}.metric{} {:.2} {ts}\n", s / 100, s % 100, *w);
+            payloads[s % conns].extend_from_slice(line.as_bytes());
+            sent += 1;
+        }
+    }
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for p in payloads {
+        let addr = o.carbon.clone();
+        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut s = TcpStream::connect(&addr)
+                .with_context(|| format!("cannot connect to carbon at {addr}"))?;
+            for chunk in p.chunks(1 << 20) {
+                s.write_all(chunk)?;
+            }
+            s.shutdown(std::net::Shutdown::Write)?;
+            let mut sink = [0u8; 64];
+            let _ = s.read(&mut sink);
+            Ok(())
+        }));
+    }
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
+    }
+    let sent_at = start.elapsed();
+    loop {
+        let n = counter(&o.server, "metric_points_written")?.saturating_sub(before);
+        if n >= sent as u64 {
+            break;
+        }
+        if start.elapsed() > o.timeout {
+            bail!("only {n} of {sent} points written after {:?}", o.timeout);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let all = start.elapsed();
+    println!(
+        "carbon points={sent} series={series} bytes={bytes} conns={conns} send_s={:.3} queryable_s={:.3} points_per_s={:.0}",
+        sent_at.as_secs_f64(),
+        all.as_secs_f64(),
+        sent as f64 / all.as_secs_f64()
+    );
+    Ok(())
 }

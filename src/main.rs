@@ -76,6 +76,27 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         latency_probes: usize,
     },
+    /// Load generator: send Graphite plaintext points over TCP and time until all are written
+    LoadgenCarbon {
+        /// Graphite plaintext TCP address of the server
+        #[arg(long, default_value = "127.0.0.1:2003")]
+        carbon: String,
+        /// HTTP address of the server
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Points to send
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Distinct series (random walks, 2 decimals, 10 s apart)
+        #[arg(long, default_value_t = 1000)]
+        series: usize,
+        /// Parallel TCP connections
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Give up after this many seconds
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -161,6 +182,30 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("telltale loadgen: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::LoadgenCarbon {
+            carbon,
+            server,
+            points,
+            series,
+            connections,
+            timeout,
+        } => {
+            let o = telltale::cli::CarbonLoadOptions {
+                carbon,
+                server,
+                points,
+                series,
+                connections,
+                timeout: Duration::from_secs(timeout),
+            };
+            match telltale::cli::carbon_load(&o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("telltale loadgen-carbon: {e:#}");
                     ExitCode::from(1)
                 }
             }

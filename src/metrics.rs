@@ -45,6 +45,8 @@ counters! {
     carbon_nan_dropped,
     /// Graphite plaintext points dropped because the pipeline was full (UDP)
     carbon_udp_dropped,
+    /// metric points written to the metrics store (and so queryable)
+    metric_points_written,
     /// log records parsed by the normalizer
     logs_normalized,
     /// log records committed to the store
