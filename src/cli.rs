@@ -299,7 +299,11 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
             }
             lat.sort_by(f64::total_cmp);
             let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-            let shown = if *q == run { "<run tag: every line>" } else { q.as_str() };
+            let shown = if *q == run {
+                "<run tag: every line>"
+            } else {
+                q.as_str()
+            };
             println!(
                 "search q={shown:?} matches={total} rounds={} p50_ms={:.2} p99_ms={:.2}",
                 lat.len(),
