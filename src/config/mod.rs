@@ -161,6 +161,9 @@ pub struct LogsConfig {
     pub writer_threads: usize,
     /// Batches buffered between stages; bounds memory and sets when back-pressure starts.
     pub channel_batches: usize,
+    /// Directory of normalizer rule files overlaying the shipped ones; `None` uses
+    /// `./parsers` when it exists.
+    pub parsers_dir: Option<PathBuf>,
 }
 
 impl Default for LogsConfig {
@@ -170,6 +173,7 @@ impl Default for LogsConfig {
             writer_memory_mb: 128,
             writer_threads: 1,
             channel_batches: 256,
+            parsers_dir: None,
         }
     }
 }
