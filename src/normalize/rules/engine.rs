@@ -245,8 +245,9 @@ impl RuleSet {
                     let Some((s, e)) = l.get(c.group) else {
                         continue;
                     };
-                    // an empty capture (`logname=`) is no value, not an empty one
-                    let Some(v) = message.get(s..e).filter(|v| !v.is_empty()) else {
+                    // blanks around a value are column padding, and an empty capture
+                    // (`logname=`) is no value rather than an empty one
+                    let Some(v) = message.get(s..e).map(str::trim).filter(|v| !v.is_empty()) else {
                         continue;
                     };
                     match pattern::convert(c.kind, v) {

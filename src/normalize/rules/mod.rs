@@ -25,6 +25,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../../parsers/pam_unix.toml"),
     ),
     ("apache.toml", include_str!("../../../parsers/apache.toml")),
+    ("sudo.toml", include_str!("../../../parsers/sudo.toml")),
+    ("su.toml", include_str!("../../../parsers/su.toml")),
+    ("cron.toml", include_str!("../../../parsers/cron.toml")),
+    (
+        "systemd.toml",
+        include_str!("../../../parsers/systemd.toml"),
+    ),
+    ("kernel.toml", include_str!("../../../parsers/kernel.toml")),
 ];
 
 /// Builds the rule set from the shipped files overlaid by `dir` (when given and present): a

@@ -201,7 +201,7 @@ impl Builder<'_> {
 }
 
 /// Compiles a rule pattern against the library. The pattern must match the whole message
-/// (trailing blanks allowed): partial matches would let a rule for one message shape grab
+/// (leading and trailing blanks allowed): partial matches would let a rule for one message shape grab
 /// fields out of a different one.
 pub fn compile(
     pattern: &str,
@@ -209,7 +209,7 @@ pub fn compile(
 ) -> Result<CompiledPattern, PatternError> {
     let mut b = Builder {
         library,
-        regex: String::from("^"),
+        regex: String::from(r"^\s*"),
         captures: Vec::new(),
     };
     let chunks = b.expand(pattern, 0, true)?;
