@@ -17,22 +17,26 @@ pub const LIBRARY_FILE: &str = "patterns.toml";
 /// The shipped library, compiled in so a fresh `telltale serve` has it without `parsers/`.
 pub const SHIPPED_LIBRARY: &str = include_str!("../../../parsers/patterns.toml");
 
+/// Embeds `parsers/<name>` for each name.
+macro_rules! shipped {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../parsers/", $name)))),*]
+    };
+}
+
 /// The shipped rule files `(name, text)`, compiled in for the same reason.
-pub const SHIPPED: &[(&str, &str)] = &[
-    ("sshd.toml", include_str!("../../../parsers/sshd.toml")),
-    (
-        "pam_unix.toml",
-        include_str!("../../../parsers/pam_unix.toml"),
-    ),
-    ("apache.toml", include_str!("../../../parsers/apache.toml")),
-    ("sudo.toml", include_str!("../../../parsers/sudo.toml")),
-    ("su.toml", include_str!("../../../parsers/su.toml")),
-    ("cron.toml", include_str!("../../../parsers/cron.toml")),
-    (
-        "systemd.toml",
-        include_str!("../../../parsers/systemd.toml"),
-    ),
-    ("kernel.toml", include_str!("../../../parsers/kernel.toml")),
+pub const SHIPPED: &[(&str, &str)] = shipped![
+    "sshd.toml",
+    "pam_unix.toml",
+    "apache.toml",
+    "sudo.toml",
+    "su.toml",
+    "cron.toml",
+    "systemd.toml",
+    "kernel.toml",
+    "postfix.toml",
+    "nginx.toml",
+    "php-fpm.toml",
 ];
 
 /// Builds the rule set from the shipped files overlaid by `dir` (when given and present): a
