@@ -37,6 +37,10 @@ pub const SHIPPED: &[(&str, &str)] = shipped![
     "postfix.toml",
     "nginx.toml",
     "php-fpm.toml",
+    "mysql.toml",
+    "redis.toml",
+    "haproxy.toml",
+    "monit.toml",
 ];
 
 /// Builds the rule set from the shipped files overlaid by `dir` (when given and present): a
