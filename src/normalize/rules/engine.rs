@@ -226,9 +226,7 @@ impl RuleSet {
         for &idx in rules {
             let rule = &self.rules[idx];
             for p in &rule.patterns {
-                if let Some(f) = &p.literal
-                    && f.find(message.as_bytes()).is_none()
-                {
+                if !p.may_match(message) {
                     continue;
                 }
                 // reuse the locations buffer when the previous pattern had the same shape
