@@ -261,6 +261,16 @@ mod tests {
     }
 
     #[test]
+    fn parsers_dir_is_optional() {
+        assert_eq!(Config::parse("").unwrap().logs.parsers_dir, None);
+        let c = Config::parse("[logs]\nparsers_dir = \"/etc/telltale/parsers\"\n").unwrap();
+        assert_eq!(
+            c.logs.parsers_dir.as_deref(),
+            Some(Path::new("/etc/telltale/parsers"))
+        );
+    }
+
+    #[test]
     fn validation_names_the_bad_key() {
         let mut c = Config::default();
         c.logs.commit_interval_ms = 0;

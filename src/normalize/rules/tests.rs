@@ -137,16 +137,10 @@ fn openssh_loghub_accuracy() {
     let set = shipped();
     let (mut total, mut good) = (0usize, 0usize);
     let mut bad = Vec::new();
+    let mut matched_any = 0;
     for (line, row) in log.lines().zip(csv.lines().skip(1)) {
         let cols = csv_fields(row);
         let (content, template) = (&cols[6], &cols[8]);
-        let Some((_, roles)) = OPENSSH_ROLES
-            .iter()
-            .find(|(prefix, _)| template.starts_with(prefix))
-        else {
-            continue;
-        };
-        let values = template_values(template, content).unwrap();
         let rec = crate::ingest::syslog::parse(&crate::model::RawMessage {
             received_ns: 0,
             peer: None,
@@ -156,7 +150,16 @@ fn openssh_loghub_accuracy() {
         });
         assert_eq!(rec.message.trim(), content.trim());
         let mut fields = Vec::new();
-        set.apply(&rec.app, &rec.message, &mut fields);
+        if set.apply(&rec.app, &rec.message, &mut fields).is_some() {
+            matched_any += 1;
+        }
+        let Some((_, roles)) = OPENSSH_ROLES
+            .iter()
+            .find(|(prefix, _)| template.starts_with(prefix))
+        else {
+            continue;
+        };
+        let values = template_values(template, content).unwrap();
         let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
         total += 1;
         let mut ok = true;
@@ -168,7 +171,13 @@ fn openssh_loghub_accuracy() {
                 'p' => "client_port",
                 _ => continue,
             };
-            if get(field) != Some(value.as_str()) {
+            // LogHub's E14 template ends `port <*>]`, so its port value is `42393 ssh2`
+            let value = if role == 'p' {
+                value.split(' ').next().unwrap_or_default()
+            } else {
+                value.as_str()
+            };
+            if get(field) != Some(value) {
                 ok = false;
             }
         }
@@ -179,7 +188,10 @@ fn openssh_loghub_accuracy() {
         }
     }
     let pct = good as f64 * 100.0 / total as f64;
-    println!("OpenSSH_2k: {good}/{total} lines with user/ip/port variables extracted ({pct:.2}%)");
+    println!(
+        "OpenSSH_2k: {good}/{total} lines with user/ip/port variables extracted ({pct:.2}%); \
+         {matched_any}/2000 lines matched by some rule"
+    );
     assert!(total > 1500, "only {total} lines had variables");
     assert!(pct >= 99.0, "{pct:.2}% < 99%:\n{}", bad.join("\n"));
 }
