@@ -28,6 +28,7 @@ pub struct Rule {
     patterns: Vec<CompiledPattern>,
     constants: Vec<(String, String)>,
     severity: Option<u8>,
+    severity_from: Option<String>,
     hits: AtomicU64,
 }
 
@@ -119,6 +120,10 @@ impl RuleSet {
                         }
                     },
                 };
+                if set.rules.iter().any(|r| r.name == def.name) {
+                    errors.push(err(rule_line, "duplicate rule name".into()));
+                    continue;
+                }
                 if def.apps.is_empty() || def.patterns.is_empty() {
                     errors.push(err(
                         rule_line,
@@ -157,6 +162,7 @@ impl RuleSet {
                     patterns,
                     constants: def.fields.into_iter().collect(),
                     severity,
+                    severity_from: def.severity_from,
                     hits: AtomicU64::new(0),
                 });
             }
@@ -260,11 +266,17 @@ impl RuleSet {
                     out.truncate(start);
                     continue;
                 }
+                let captured = rule.severity_from.as_ref().and_then(|name| {
+                    out[start..]
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .and_then(|(_, v)| crate::model::severity_from_str(v))
+                });
                 out.extend(rule.constants.iter().cloned());
                 rule.hits.fetch_add(1, Ordering::Relaxed);
                 return Some(MatchInfo {
                     rule: idx,
-                    severity: rule.severity,
+                    severity: captured.or(rule.severity),
                 });
             }
         }
@@ -398,6 +410,24 @@ patterns = ["connect from %{notspace:client}"]
         assert_eq!(st["no_rules"], 1);
         assert_eq!(st["misses"]["sshd"], 1);
         assert_eq!(st["rules"][0]["hits"], 1);
+    }
+
+    #[test]
+    fn severity_from_a_capture_and_duplicate_names() {
+        let (s, errs) = set(
+            "[[rule]]\nname = \"lvl\"\napps = [\"x\"]\npatterns = [\"[%{word:level}] %{rest}\"]\n\
+             severity_from = \"level\"\nseverity = \"info\"\n\
+             [[rule]]\nname = \"lvl\"\napps = [\"y\"]\npatterns = [\"y\"]\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].reason.contains("duplicate"), "{errs:?}");
+        let mut f = Vec::new();
+        assert_eq!(
+            s.apply("x", "[ERROR] boom", &mut f).unwrap().severity,
+            Some(3)
+        );
+        // a level that names no severity falls back to the constant
+        assert_eq!(s.apply("x", "[Note] hi", &mut f).unwrap().severity, Some(6));
     }
 
     #[test]

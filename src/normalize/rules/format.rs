@@ -33,6 +33,11 @@ pub struct RuleDef {
     /// Severity the record gets when the rule matches (a name such as `warning` or 0-7).
     #[serde(default)]
     pub severity: Option<String>,
+    /// A captured field whose value, when it names a severity (`error`, `warn`, `crit`...),
+    /// becomes the record's severity: programs that write their own level (Apache, nginx,
+    /// PHP-FPM) often log everything at one syslog priority.
+    #[serde(default)]
+    pub severity_from: Option<String>,
 }
 
 /// A sample line and what the rules must extract from it.
