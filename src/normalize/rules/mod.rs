@@ -41,6 +41,7 @@ pub const SHIPPED: &[(&str, &str)] = shipped![
     "redis.toml",
     "haproxy.toml",
     "monit.toml",
+    "ftpd.toml",
 ];
 
 /// Builds the rule set from the shipped files overlaid by `dir` (when given and present): a

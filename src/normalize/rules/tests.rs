@@ -221,6 +221,41 @@ fn apache_error_log_has_level_and_message() {
     );
 }
 
+/// LogHub's Linux_2k (RHEL 4): every old-style `x(pam_unix)` and ftpd line matches a rule.
+#[test]
+fn linux_loghub_pam_and_ftpd_lines_match() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/data/loghub/Linux_2k.log");
+    let log = std::fs::read_to_string(path).unwrap();
+    let set = shipped();
+    let (mut n, mut missed) = (0, Vec::new());
+    for line in log.lines() {
+        let rec = crate::ingest::syslog::parse(&crate::model::RawMessage {
+            received_ns: 0,
+            peer: None,
+            transport: crate::model::Transport::Udp,
+            bytes: line.as_bytes().to_vec(),
+            truncated: false,
+        });
+        if !(rec.app.ends_with("(pam_unix)") || rec.app == "ftpd") {
+            continue;
+        }
+        n += 1;
+        if set.apply(&rec.app, &rec.message, &mut Vec::new()).is_none() {
+            missed.push(format!("{}: {}", rec.app, rec.message));
+        }
+    }
+    assert!(
+        n > 1700,
+        "only {n} pam_unix/ftpd lines: is the app parsed as expected?"
+    );
+    assert!(
+        missed.is_empty(),
+        "{} of {n} missed:\n{}",
+        missed.len(),
+        missed[..missed.len().min(10)].join("\n")
+    );
+}
+
 fn shipped_apps() -> Vec<String> {
     let mut apps = Vec::new();
     for (_, text) in SHIPPED {
