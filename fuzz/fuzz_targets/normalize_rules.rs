@@ -26,6 +26,8 @@ const APPS: &[&str] = &[
     "redis",
     "haproxy",
     "monit",
+    "ftpd",
+    "sshd(pam_unix)",
     "other",
 ];
 
