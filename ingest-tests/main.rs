@@ -4,4 +4,5 @@
 mod durability;
 mod harness;
 mod loghub;
+mod normalizer;
 mod syslog_e2e;

@@ -51,11 +51,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .name("log-writer".into())
             .spawn(move || writer::run(store, rec_rx, wcfg, counters))?
     };
+    let normalizer = Arc::new(crate::normalize::Normalizer::load(
+        cfg.logs.parsers_dir.as_deref(),
+    ));
     let normalize_thread = {
-        let counters = counters.clone();
+        let (counters, normalizer) = (counters.clone(), normalizer.clone());
         std::thread::Builder::new()
             .name("normalize".into())
-            .spawn(move || crate::normalize::run(raw_rx, rec_tx, counters))?
+            .spawn(move || crate::normalize::run(raw_rx, rec_tx, counters, normalizer))?
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

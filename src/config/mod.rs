@@ -161,6 +161,9 @@ pub struct LogsConfig {
     pub writer_threads: usize,
     /// Batches buffered between stages; bounds memory and sets when back-pressure starts.
     pub channel_batches: usize,
+    /// Directory of normalizer rule files overlaying the shipped ones; `None` uses
+    /// `./parsers` when it exists.
+    pub parsers_dir: Option<PathBuf>,
 }
 
 impl Default for LogsConfig {
@@ -170,6 +173,7 @@ impl Default for LogsConfig {
             writer_memory_mb: 128,
             writer_threads: 1,
             channel_batches: 256,
+            parsers_dir: None,
         }
     }
 }
@@ -254,6 +258,16 @@ mod tests {
         assert!("nonsense".parse::<Listen>().is_err());
         let c = Config::parse("[http]\nlisten = \"off\"\n").unwrap();
         assert_eq!(c.http.listen, Listen::Off);
+    }
+
+    #[test]
+    fn parsers_dir_is_optional() {
+        assert_eq!(Config::parse("").unwrap().logs.parsers_dir, None);
+        let c = Config::parse("[logs]\nparsers_dir = \"/etc/telltale/parsers\"\n").unwrap();
+        assert_eq!(
+            c.logs.parsers_dir.as_deref(),
+            Some(Path::new("/etc/telltale/parsers"))
+        );
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! The normalize stage: raw frames in, `LogRecord`s out. Today it splits the syslog header
-//! (the `parse` step); rule-driven field extraction and enrichment plug in here. It runs on
-//! its own thread because parsing is CPU work and must not stall the listeners' executor.
+//! The normalize stage: raw frames in, `LogRecord`s out. It splits the syslog header (the
+//! `parse` step), then the [`rules`] from `parsers/` extract typed fields from the message. It
+//! runs on its own thread because parsing is CPU work and must not stall the listeners'
+//! executor.
 
+pub mod rules;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -12,9 +16,64 @@ use crate::ingest::syslog::listener::RawBatch;
 use crate::metrics::Counters;
 use crate::model::LogRecord;
 
-/// Normalizes one raw message into a record.
-pub fn normalize(msg: &crate::model::RawMessage) -> LogRecord {
-    syslog::parse(msg)
+/// The rule engine as the pipeline uses it: built once at startup and shared (`Arc`) with
+/// whoever reports its counters.
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    rules: rules::RuleSet,
+}
+
+impl Normalizer {
+    /// Loads the shipped rules overlaid by `dir`, or by `./parsers` when `dir` is `None` and it
+    /// exists. Bad files or rules are logged with file, line and reason and skipped, so a typo
+    /// in one rule file never keeps the server from starting.
+    pub fn load(dir: Option<&Path>) -> Normalizer {
+        let default = Path::new("parsers");
+        let dir = dir.or_else(|| default.is_dir().then_some(default));
+        let (normalizer, errors) = Normalizer::with_errors(dir);
+        for e in &errors {
+            tracing::error!("parsers: {e}");
+        }
+        tracing::info!(
+            "normalizer: {} rules loaded{}",
+            normalizer.rules.rules().len(),
+            dir.map_or(String::new(), |d| format!(" (with {})", d.display()))
+        );
+        normalizer
+    }
+
+    /// Like [`Normalizer::load`] with exactly `dir` and no logging; returns the load errors.
+    pub fn with_errors(dir: Option<&Path>) -> (Normalizer, Vec<rules::LoadError>) {
+        let (rules, errors) = rules::load(dir);
+        (Normalizer { rules }, errors)
+    }
+
+    /// Extracts fields from the record's message by its app; appends them to `fields` and
+    /// applies the matching rule's severity override. A line no rule matches is left as is.
+    pub fn apply(&self, rec: &mut LogRecord) -> Option<rules::MatchInfo> {
+        let m = self.rules.apply(&rec.app, &rec.message, &mut rec.fields)?;
+        if let Some(sev) = m.severity {
+            rec.severity = Some(sev);
+        }
+        Some(m)
+    }
+
+    /// The loaded rules (for reports and tests).
+    pub fn rules(&self) -> &rules::RuleSet {
+        &self.rules
+    }
+
+    /// Per-rule hits, per-app misses and lines whose app has no rule, as JSON.
+    pub fn stats(&self) -> serde_json::Value {
+        self.rules.stats()
+    }
+}
+
+/// Normalizes one raw message into a record: header parse, then the rules.
+pub fn normalize(msg: &crate::model::RawMessage, normalizer: &Normalizer) -> LogRecord {
+    let mut rec = syslog::parse(msg);
+    normalizer.apply(&mut rec);
+    rec
 }
 
 /// Runs until every listener has dropped its sender, then returns (dropping `out`, which
@@ -23,9 +82,10 @@ pub fn run(
     mut rx: mpsc::Receiver<RawBatch>,
     out: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
     counters: Arc<Counters>,
+    normalizer: Arc<Normalizer>,
 ) {
     while let Some(batch) = rx.blocking_recv() {
-        let records: Vec<LogRecord> = batch.iter().map(normalize).collect();
+        let records: Vec<LogRecord> = batch.iter().map(|m| normalize(m, &normalizer)).collect();
         counters
             .logs_normalized
             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -33,5 +93,74 @@ pub fn run(
             // the writer died; its error is reported by app::run
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RawMessage, Transport};
+
+    fn raw(line: &str) -> RawMessage {
+        RawMessage {
+            received_ns: 0,
+            peer: None,
+            transport: Transport::Udp,
+            bytes: line.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn normalize_appends_fields_and_overrides_severity() {
+        let (n, errors) = Normalizer::with_errors(None);
+        assert!(errors.is_empty(), "{errors:?}");
+        let rec = normalize(
+            &raw(
+                "<38>Dec 10 06:55:46 host sshd[24200]: Failed password for root from 1.2.3.4 port 22 ssh2",
+            ),
+            &n,
+        );
+        assert_eq!(rec.severity, Some(4));
+        assert!(
+            rec.fields
+                .contains(&("client_ip".to_string(), "1.2.3.4".to_string()))
+        );
+        let rec = normalize(&raw("<38>Dec 10 06:55:46 host sshd[1]: something new"), &n);
+        assert!(rec.fields.is_empty());
+        assert_eq!(rec.message, "something new");
+        assert_eq!(rec.severity, Some(6));
+        let stats = n.stats();
+        assert_eq!(stats["misses"]["sshd"], 1);
+    }
+
+    #[test]
+    fn a_bad_file_in_the_directory_is_reported_and_the_rest_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("broken.toml"),
+            "[[rule]]\nname = \"x\"\nbogus = 1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("extra.toml"),
+            "[[rule]]\nname = \"hello\"\napps = [\"myapp\"]\npatterns = [\"hello %{word:who}\"]\n",
+        )
+        .unwrap();
+        let (n, errors) = Normalizer::with_errors(Some(dir.path()));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (errors[0].file.as_str(), errors[0].line),
+            ("broken.toml", 3)
+        );
+        let mut rec = LogRecord {
+            app: "myapp".into(),
+            message: "hello world".into(),
+            ..LogRecord::default()
+        };
+        assert!(n.apply(&mut rec).is_some());
+        assert_eq!(rec.fields, vec![("who".to_string(), "world".to_string())]);
+        // shipped rules are still there
+        assert!(n.rules().rules().len() > 10);
     }
 }
