@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use regex::CaptureLocations;
+use regex::bytes::{CaptureLocations, RegexSet, RegexSetBuilder};
 
 use super::format::{PatternLibraryFile, RuleFile};
 use super::pattern::{self, CompiledPattern};
@@ -37,6 +37,11 @@ pub struct Rule {
 struct AppRules {
     rules: Vec<usize>,
     misses: AtomicU64,
+    /// Every pattern of `rules` in order, as one set: a single automaton pass says which
+    /// patterns match, so only those run the (slower) capture engine.
+    set: Option<RegexSet>,
+    /// Set index → (rule, pattern within the rule).
+    slots: Vec<(usize, usize)>,
 }
 
 /// What a successful match gives the caller besides the fields.
@@ -167,7 +172,40 @@ impl RuleSet {
                 });
             }
         }
+        set.build_sets(&mut errors);
         (set, errors)
+    }
+
+    /// Builds each app's pattern set. A set too large to compile (it cannot happen with the
+    /// shipped rules) leaves that app on the one-pattern-at-a-time path.
+    fn build_sets(&mut self, errors: &mut Vec<LoadError>) {
+        let rules = &self.rules;
+        let entries = self
+            .exact
+            .iter_mut()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(self.prefixes.iter_mut().map(|(k, v)| (k.as_str(), v)));
+        for (app, entry) in entries {
+            let mut slots = Vec::new();
+            let mut sources = Vec::new();
+            for &ri in &entry.rules {
+                for (pi, p) in rules[ri].patterns.iter().enumerate() {
+                    slots.push((ri, pi));
+                    sources.push(p.regex.as_str().to_string());
+                }
+            }
+            match RegexSetBuilder::new(&sources).unicode(false).build() {
+                Ok(set) => {
+                    entry.set = Some(set);
+                    entry.slots = slots;
+                }
+                Err(e) => errors.push(LoadError {
+                    file: String::from("(rules for app)"),
+                    line: 0,
+                    reason: format!("pattern set for {app:?} does not compile: {e}"),
+                }),
+            }
+        }
     }
 
     fn prefix_entry(&mut self, prefix: &str) -> &mut AppRules {
@@ -202,7 +240,7 @@ impl RuleSet {
         let mut counter = None;
         if let Some(entry) = exact {
             counter = Some(&entry.misses);
-            if let Some(m) = self.try_rules(&entry.rules, message, out) {
+            if let Some(m) = self.try_app(entry, message, out) {
                 return Some(m);
             }
         }
@@ -211,7 +249,7 @@ impl RuleSet {
                 && app.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
             if matches {
                 counter.get_or_insert(&entry.misses);
-                if let Some(m) = self.try_rules(&entry.rules, message, out) {
+                if let Some(m) = self.try_app(entry, message, out) {
                     return Some(m);
                 }
             }
@@ -219,6 +257,25 @@ impl RuleSet {
         counter
             .unwrap_or(&self.no_rules)
             .fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    fn try_app(
+        &self,
+        entry: &AppRules,
+        message: &str,
+        out: &mut Vec<(String, String)>,
+    ) -> Option<MatchInfo> {
+        let Some(set) = &entry.set else {
+            return self.try_rules(&entry.rules, message, out);
+        };
+        let mut locs: Option<CaptureLocations> = None;
+        for slot in set.matches(message.as_bytes()).iter() {
+            let (ri, pi) = entry.slots[slot];
+            if let Some(m) = self.try_pattern(ri, pi, message, out, &mut locs) {
+                return Some(m);
+            }
+        }
         None
     }
 
@@ -230,57 +287,65 @@ impl RuleSet {
     ) -> Option<MatchInfo> {
         let mut locs: Option<CaptureLocations> = None;
         for &idx in rules {
-            let rule = &self.rules[idx];
-            for p in &rule.patterns {
-                if !p.may_match(message) {
+            for pi in 0..self.rules[idx].patterns.len() {
+                if !self.rules[idx].patterns[pi].may_match(message) {
                     continue;
                 }
-                // reuse the locations buffer when the previous pattern had the same shape
-                let l = match &mut locs {
-                    Some(l) if l.len() == p.regex.captures_len() => l,
-                    _ => locs.insert(p.regex.capture_locations()),
-                };
-                if p.regex.captures_read(l, message).is_none() {
-                    continue;
+                if let Some(m) = self.try_pattern(idx, pi, message, out, &mut locs) {
+                    return Some(m);
                 }
-                let start = out.len();
-                let mut ok = true;
-                for c in &p.captures {
-                    let Some((s, e)) = l.get(c.group) else {
-                        continue;
-                    };
-                    // blanks around a value are column padding, and an empty capture
-                    // (`logname=`) is no value rather than an empty one
-                    let Some(v) = message.get(s..e).map(str::trim).filter(|v| !v.is_empty()) else {
-                        continue;
-                    };
-                    match pattern::convert(c.kind, v) {
-                        Some(v) => out.push((c.field.clone(), v)),
-                        None => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if !ok {
-                    out.truncate(start);
-                    continue;
-                }
-                let captured = rule.severity_from.as_ref().and_then(|name| {
-                    out[start..]
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .and_then(|(_, v)| crate::model::severity_from_str(v))
-                });
-                out.extend(rule.constants.iter().cloned());
-                rule.hits.fetch_add(1, Ordering::Relaxed);
-                return Some(MatchInfo {
-                    rule: idx,
-                    severity: captured.or(rule.severity),
-                });
             }
         }
         None
+    }
+
+    /// Runs one pattern's captures; on success appends fields and counts the hit.
+    fn try_pattern(
+        &self,
+        idx: usize,
+        pi: usize,
+        message: &str,
+        out: &mut Vec<(String, String)>,
+        locs: &mut Option<CaptureLocations>,
+    ) -> Option<MatchInfo> {
+        let rule = &self.rules[idx];
+        let p = &rule.patterns[pi];
+        // reuse the locations buffer when the previous pattern had the same shape
+        let l = match locs {
+            Some(l) if l.len() == p.regex.captures_len() => l,
+            _ => locs.insert(p.regex.capture_locations()),
+        };
+        p.regex.captures_read(l, message.as_bytes())?;
+        let start = out.len();
+        for c in &p.captures {
+            let Some((s, e)) = l.get(c.group) else {
+                continue;
+            };
+            // blanks around a value are column padding, and an empty capture
+            // (`logname=`) is no value rather than an empty one
+            let Some(v) = message.get(s..e).map(str::trim).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            match pattern::convert(c.kind, v) {
+                Some(v) => out.push((c.field.clone(), v)),
+                None => {
+                    out.truncate(start);
+                    return None;
+                }
+            }
+        }
+        let captured = rule.severity_from.as_ref().and_then(|name| {
+            out[start..]
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| crate::model::severity_from_str(v))
+        });
+        out.extend(rule.constants.iter().cloned());
+        rule.hits.fetch_add(1, Ordering::Relaxed);
+        Some(MatchInfo {
+            rule: idx,
+            severity: captured.or(rule.severity),
+        })
     }
 
     /// Hit counts per rule and miss counts per app key, for `/api/parsers/stats`.
