@@ -96,13 +96,22 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
     };
     let q = p.q.unwrap_or_default();
     let store = s.logs.clone();
-    let query = crate::query::logs::build_query(&q, store.fields(), store.schema())
+    // compiled once here so a bad query is a 400 before any search starts
+    crate::query::logs::build_query(&q, store.fields(), store.schema())
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
     s.counters.searches.fetch_add(1, Ordering::Relaxed);
-    let result = tokio::task::spawn_blocking(move || store.search(&*query, from, until, limit))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = tokio::task::spawn_blocking(move || {
+        let schema = store.schema().clone();
+        // it compiled above against the current layout; an older layout only lacks fields
+        let compile = |f: &crate::store::logs::schema::LogFields| {
+            crate::query::logs::build_query(&q, f, &schema)
+                .unwrap_or_else(|_| Box::new(tantivy::query::EmptyQuery))
+        };
+        store.search(&compile, from, until, limit)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let with_raw = matches!(p.raw.as_deref(), Some("1" | "true" | "yes"));
     let hits: Vec<Value> = result
         .hits

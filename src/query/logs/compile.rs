@@ -9,8 +9,8 @@ use std::ops::Bound;
 use tantivy::Term;
 use tantivy::json_utils::convert_to_fast_value_and_append_to_json_term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, RegexPhraseQuery, RegexQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexPhraseQuery,
+    RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Schema};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
@@ -449,6 +449,9 @@ impl Compiler<'_> {
     /// dotted name matches both shapes. A value that reads as a number, boolean or date also
     /// matches a JSON value of that type.
     fn json(&mut self, c: &Clause, name: &str) -> Result<Q, QueryError> {
+        if let Some(q) = self.typed(c, name)? {
+            return Ok(q);
+        }
         let (Value::Term(s) | Value::Phrase(s)) = &c.value else {
             let what = match c.value {
                 Value::Wildcard(_) => "a wildcard",
@@ -484,4 +487,135 @@ impl Compiler<'_> {
         }
         Ok(Box::new(BooleanQuery::new_multiterms_query(terms)))
     }
+
+    /// Comparisons, ranges and IPv4 CIDR blocks on a structured field become fast-field range
+    /// queries on the `typed` column, where the writer keeps integers, floats and IPv4
+    /// addresses (as u32) of every field. None when the clause is none of those.
+    fn typed(&mut self, c: &Clause, name: &str) -> Result<Option<Q>, QueryError> {
+        let bounds: (Bound<Num>, Bound<Num>) = match &c.value {
+            Value::Compare(op, v) => {
+                let n = Num::parse(v).ok_or_else(|| {
+                    Self::unsupported(
+                        c,
+                        name,
+                        "a comparison with a non-number",
+                        "compare with a number, e.g. status:>=500",
+                    )
+                })?;
+                match op {
+                    CmpOp::Lt => (Bound::Unbounded, Bound::Excluded(n)),
+                    CmpOp::Le => (Bound::Unbounded, Bound::Included(n)),
+                    CmpOp::Gt => (Bound::Excluded(n), Bound::Unbounded),
+                    CmpOp::Ge => (Bound::Included(n), Bound::Unbounded),
+                }
+            }
+            Value::Range(lo, hi) => {
+                let conv = |b: &Bound<String>| -> Result<Bound<Num>, QueryError> {
+                    Ok(match b {
+                        Bound::Unbounded => Bound::Unbounded,
+                        Bound::Included(v) if v == "*" => Bound::Unbounded,
+                        Bound::Excluded(v) if v == "*" => Bound::Unbounded,
+                        Bound::Included(v) => Bound::Included(Num::parse(v).ok_or_else(|| {
+                            Self::unsupported(
+                                c,
+                                name,
+                                "a range of non-numbers",
+                                "use numbers, e.g. bytes:[1000 TO *]",
+                            )
+                        })?),
+                        Bound::Excluded(v) => Bound::Excluded(Num::parse(v).ok_or_else(|| {
+                            Self::unsupported(
+                                c,
+                                name,
+                                "a range of non-numbers",
+                                "use numbers, e.g. bytes:[1000 TO *]",
+                            )
+                        })?),
+                    })
+                };
+                let (lo, hi) = (conv(lo)?, conv(hi)?);
+                if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
+                    return Err(Self::unsupported(
+                        c,
+                        name,
+                        "a range open at both ends",
+                        "give at least one bound",
+                    ));
+                }
+                (lo, hi)
+            }
+            Value::Term(v) => match cidr(v) {
+                Some((first, last)) => (
+                    Bound::Included(Num::U(u64::from(first))),
+                    Bound::Included(Num::U(u64::from(last))),
+                ),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        // a partition written before typed fields existed has no numbers to compare
+        let Some(field) = self.fields.typed else {
+            return Ok(Some(Box::new(EmptyQuery)));
+        };
+        // one numeric type for both bounds: float if either is fractional
+        let float = [&bounds.0, &bounds.1]
+            .iter()
+            .any(|b| matches!(b, Bound::Included(Num::F(_)) | Bound::Excluded(Num::F(_))));
+        let term = |n: &Num| {
+            let mut t = Term::from_field_json_path(field, name, true);
+            match (n, float) {
+                (Num::I(i), false) => t.append_type_and_fast_value(*i),
+                (Num::U(u), false) => t.append_type_and_fast_value(*u),
+                (n, _) => t.append_type_and_fast_value(n.as_f64()),
+            }
+            t
+        };
+        let map = |b: &Bound<Num>| match b {
+            Bound::Unbounded => Bound::Unbounded,
+            Bound::Included(n) => Bound::Included(term(n)),
+            Bound::Excluded(n) => Bound::Excluded(term(n)),
+        };
+        Ok(Some(Box::new(RangeQuery::new(
+            map(&bounds.0),
+            map(&bounds.1),
+        ))))
+    }
+}
+
+/// A number from a query: integer, unsigned (IPv4 as u32) or float.
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    I(i64),
+    U(u64),
+    F(f64),
+}
+
+impl Num {
+    fn parse(s: &str) -> Option<Num> {
+        if let Ok(i) = s.parse::<i64>() {
+            return Some(Num::I(i));
+        }
+        if let Ok(ip) = s.parse::<std::net::Ipv4Addr>() {
+            return Some(Num::U(u64::from(u32::from(ip))));
+        }
+        s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::F)
+    }
+
+    fn as_f64(self) -> f64 {
+        match self {
+            Num::I(i) => i as f64,
+            Num::U(u) => u as f64,
+            Num::F(f) => f,
+        }
+    }
+}
+
+/// `10.0.0.0/8` → the first and last address of the block, as u32.
+fn cidr(v: &str) -> Option<(u32, u32)> {
+    let (ip, len) = v.split_once('/')?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let first = u32::from(ip) & mask;
+    Some((first, first | !mask))
 }

@@ -72,6 +72,8 @@ pub struct Partition {
     pub reader: IndexReader,
     /// Time range, count, hosts and apps of what is committed.
     pub meta: RwLock<DayMeta>,
+    /// This partition's own field handles (an older format may lack some).
+    pub fields: LogFields,
 }
 
 /// The set of day partitions under `<data>/logs`.
@@ -146,10 +148,13 @@ impl LogStore {
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         let mmap = tantivy::directory::MmapDirectory::open(&dir)
             .map_err(|e| StoreError::Tantivy(e.into()))?;
-        let index = Index::builder()
-            .schema(self.schema.clone())
-            .settings(index_settings())
-            .open_or_create(mmap)?;
+        // an existing day keeps the schema it was written with (older formats stay readable)
+        let exists = Index::exists(&mmap).map_err(|e| StoreError::Tantivy(e.into()))?;
+        let index = if exists {
+            Index::open(mmap)?
+        } else {
+            Index::create(mmap, self.schema.clone(), index_settings())?
+        };
         // validate the shape we rely on (timestamp an indexed fast date) before using it
         let f = LogFields::from_schema(&index.schema())?;
         let entry = index.schema().get_field_entry(f.timestamp).clone();
@@ -172,6 +177,7 @@ impl LogStore {
             index,
             reader,
             meta: RwLock::new(meta),
+            fields: f,
         });
         parts.insert(day, p.clone());
         Ok(p)
@@ -190,15 +196,21 @@ impl LogStore {
 
     /// Runs `query` over `[from_ns, until_ns]`: the total count and the newest `limit` hits,
     /// newest first. Days whose committed time range misses the window are never searched.
+    ///
+    /// `compile` turns the caller's query into a tantivy query for a partition's field layout:
+    /// it is called once with the current layout, and again for partitions written in an older
+    /// format (whose schema lacks newer fields), so the store never needs the query language.
     pub fn search(
         &self,
-        query: &dyn Query,
+        compile: &dyn Fn(&LogFields) -> Box<dyn Query>,
         from_ns: i64,
         until_ns: i64,
         limit: usize,
     ) -> Result<SearchResult, StoreError> {
         let mut result = SearchResult::default();
         let mut hits: Vec<(i64, LogRecord)> = Vec::new();
+        let current = compile(&self.fields);
+        let mut legacy: Option<Box<dyn Query>> = None;
         for part in self.partitions()?.into_iter().rev() {
             let (min, max, count) = {
                 let m = part.meta.read().map_err(|_| StoreError::Poisoned)?;
@@ -207,6 +219,11 @@ impl LogStore {
             if count == 0 || max < from_ns || min > until_ns {
                 continue;
             }
+            let query: &dyn Query = if part.fields.typed == self.fields.typed {
+                &*current
+            } else {
+                &**legacy.get_or_insert_with(|| compile(&part.fields))
+            };
             let q: Box<dyn Query> = if from_ns <= min && max <= until_ns {
                 query.box_clone()
             } else {

@@ -37,6 +37,10 @@ pub struct LogFields {
     pub raw: Field,
     /// Receive time (stored only, µs since epoch).
     pub received: Field,
+    /// Numeric views of `fields` (integers, floats, IPv4 addresses as u32), fast, so
+    /// `status:>=500` and `client_ip:10.0.0.0/8` are fast-field range queries. Absent in
+    /// format v1 partitions (None there).
+    pub typed: Option<Field>,
 }
 
 impl LogFields {
@@ -71,6 +75,15 @@ impl LogFields {
                     .set_index_option(IndexRecordOption::Basic),
             )
             .set_stored();
+        // numbers only: fast for range queries, indexed so exact numeric terms use postings
+        let typed = JsonObjectOptions::default()
+            .set_expand_dots_enabled()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(KEYWORD_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            )
+            .set_fast("raw");
         let small_int: NumericOptions = NumericOptions::from(INDEXED | FAST | STORED);
         let fields = LogFields {
             timestamp: b.add_date_field("timestamp", ts_opts),
@@ -84,6 +97,7 @@ impl LogFields {
             fields: b.add_json_field("fields", json),
             raw: b.add_bytes_field("raw", STORED),
             received: b.add_i64_field("received", STORED),
+            typed: Some(b.add_json_field("typed", typed)),
         };
         (b.build(), fields)
     }
@@ -103,6 +117,7 @@ impl LogFields {
             fields: f("fields")?,
             raw: f("raw")?,
             received: f("received")?,
+            typed: schema.get_field("typed").ok(),
         })
     }
 }

@@ -45,8 +45,11 @@ fn write(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
 const DAY1: i64 = 1_795_536_000_000_000_000; // 2026-11-24T16:00:00Z
 
 fn all(store: &LogStore, q: &str, from: i64, until: i64) -> Vec<LogRecord> {
-    let query = crate::query::logs::build_query(q, store.fields(), store.schema()).unwrap();
-    store.search(&*query, from, until, 100).unwrap().hits
+    crate::query::logs::build_query(q, store.fields(), store.schema()).unwrap();
+    let compile = |f: &super::schema::LogFields| {
+        crate::query::logs::build_query(q, f, store.schema()).unwrap()
+    };
+    store.search(&compile, from, until, 100).unwrap().hits
 }
 
 #[test]
@@ -138,4 +141,68 @@ fn frozen_fixture_v1_stays_readable() {
     assert_eq!(meta.count, 2);
     assert_eq!(meta.min_ts_ns, DAY1);
     assert!(meta.hosts.contains("vm"));
+}
+
+#[test]
+fn issue3_typed_fields_answer_ranges_and_cidr_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut recs = Vec::new();
+    for (i, (status, bytes, ip, dur)) in [
+        ("503", "1234", "10.1.2.3", "12.5"),
+        ("200", "99", "192.168.1.9", "0.4"),
+        ("404", "5000", "10.200.0.1", "7"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = rec(DAY1 + i as i64, "web1", "nginx", &format!("request {i}"));
+        r.fields = vec![
+            ("status".into(), status.into()),
+            ("bytes".into(), bytes.into()),
+            ("client_ip".into(), ip.into()),
+            ("duration_ms".into(), dur.into()),
+            ("user".into(), "alice".into()),
+        ];
+        recs.push(r);
+    }
+    let store = write(tmp.path(), recs);
+    let n = |q: &str| all(&store, q, i64::MIN, i64::MAX).len();
+    assert_eq!(n("status:>=500"), 1);
+    assert_eq!(n("status:>=400"), 2);
+    assert_eq!(n("status:<400"), 1);
+    assert_eq!(n("status:[400 TO 503]"), 2);
+    assert_eq!(n("status:{400 TO 503}"), 1);
+    assert_eq!(n("bytes:[1000 TO *]"), 2);
+    assert_eq!(n("client_ip:10.0.0.0/8"), 2);
+    assert_eq!(n("client_ip:10.1.0.0/16"), 1);
+    assert_eq!(n("client_ip:172.16.0.0/12"), 0);
+    assert_eq!(n("duration_ms:>10"), 1);
+    assert_eq!(n("duration_ms:[0.1 TO 7]"), 2);
+    // exact values still match as before, and typed and exact combine
+    assert_eq!(n("status:404"), 1);
+    assert_eq!(n("client_ip:10.1.2.3"), 1);
+    assert_eq!(n("user:alice AND status:>=500 AND client_ip:10.0.0.0/8"), 1);
+    // the stored fields come back as the strings that were sent
+    let hit = &all(&store, "status:503", i64::MIN, i64::MAX)[0];
+    assert!(hit.fields.contains(&("duration_ms".into(), "12.5".into())));
+}
+
+#[test]
+fn typed_queries_on_a_format_v1_day_find_nothing_rather_than_failing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let day_dst = tmp.path().join("logs/2026-11-24");
+    std::fs::create_dir_all(&day_dst).unwrap();
+    for e in std::fs::read_dir(fixture_dir().join("logs/2026-11-24")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
+    }
+    let store = LogStore::open(tmp.path()).unwrap();
+    assert_eq!(all(&store, "status:>=500", i64::MIN, i64::MAX).len(), 0);
+    // and new records for that old day still index (without the typed column)
+    drop(store);
+    let mut r = rec(DAY1 + 5, "late", "nginx", "late line");
+    r.fields = vec![("status".into(), "500".into())];
+    let store = write(tmp.path(), vec![r]);
+    assert_eq!(all(&store, "late", i64::MIN, i64::MAX).len(), 1);
+    assert_eq!(all(&store, "status:500", i64::MIN, i64::MAX).len(), 1);
 }

@@ -21,10 +21,11 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use tantivy::schema::OwnedValue;
+use tantivy::schema::{Field, OwnedValue};
 use tantivy::{DateTime, IndexWriter, TantivyDocument};
 
 use super::day::DayMeta;
+use super::schema::LogFields;
 use super::{LogStore, StoreError};
 use crate::metrics::Counters;
 use crate::model::LogRecord;
@@ -62,6 +63,8 @@ struct OpenDay {
     /// Facts about documents added since the last commit.
     pending: DayMeta,
     last_used: Instant,
+    /// The partition's typed field, if its format has one.
+    typed: Option<Field>,
 }
 
 /// Runs until every sender of `rx` is dropped, then commits what it holds and returns.
@@ -127,6 +130,74 @@ struct Writer {
 struct ColdDay {
     docs: Vec<TantivyDocument>,
     pending: DayMeta,
+    /// The partition's typed field, if its format has one.
+    typed: Option<Field>,
+}
+
+/// The document for a record. Field handles are the current schema's, which extends older
+/// formats only by appending fields; `typed` is the partition's own (None in format v1).
+fn to_doc(f: &LogFields, typed: Option<Field>, rec: &LogRecord) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_date(
+        f.timestamp,
+        DateTime::from_timestamp_nanos(rec.timestamp_ns),
+    );
+    doc.add_i64(f.received, rec.received_ns / 1000);
+    doc.add_text(f.host, &rec.host);
+    doc.add_text(f.app, &rec.app);
+    if !rec.pid.is_empty() {
+        doc.add_text(f.pid, &rec.pid);
+    }
+    if let Some(s) = rec.severity {
+        doc.add_u64(f.severity, u64::from(s));
+    }
+    if let Some(fac) = rec.facility {
+        doc.add_u64(f.facility, u64::from(fac));
+    }
+    if !rec.msgid.is_empty() {
+        doc.add_text(f.msgid, &rec.msgid);
+    }
+    doc.add_text(f.message, &rec.message);
+    if !rec.fields.is_empty() {
+        let obj = rec
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
+            .collect();
+        doc.add_field_value(f.fields, &OwnedValue::Object(obj));
+        if let Some(typed) = typed {
+            let nums: Vec<(String, OwnedValue)> = rec
+                .fields
+                .iter()
+                .filter_map(|(k, v)| typed_value(v).map(|t| (k.clone(), t)))
+                .collect();
+            if !nums.is_empty() {
+                doc.add_field_value(typed, &OwnedValue::Object(nums));
+            }
+        }
+    }
+    doc.add_bytes(f.raw, &rec.raw);
+    doc
+}
+
+/// The numeric view of a field value: an integer, a finite float, or an IPv4 address as its
+/// u32 (so a CIDR is a range). Anything else has none.
+pub fn typed_value(v: &str) -> Option<OwnedValue> {
+    let b = v.as_bytes();
+    let first = *b.first()?;
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return None;
+    }
+    if let Ok(i) = v.parse::<i64>() {
+        return Some(OwnedValue::I64(i));
+    }
+    if let Ok(ip) = v.parse::<std::net::Ipv4Addr>() {
+        return Some(OwnedValue::U64(u64::from(u32::from(ip))));
+    }
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() => Some(OwnedValue::F64(x)),
+        _ => None,
+    }
 }
 
 /// Today and yesterday (UTC, by the wall clock) keep open writers; everything else is cold.
@@ -145,56 +216,28 @@ impl Writer {
         };
         let day = day_of_ns(part_ns);
         let f = *self.store.fields();
-        let mut doc = TantivyDocument::new();
-        doc.add_date(
-            f.timestamp,
-            DateTime::from_timestamp_nanos(rec.timestamp_ns),
-        );
-        doc.add_i64(f.received, rec.received_ns / 1000);
-        doc.add_text(f.host, &rec.host);
-        doc.add_text(f.app, &rec.app);
-        if !rec.pid.is_empty() {
-            doc.add_text(f.pid, &rec.pid);
-        }
-        if let Some(s) = rec.severity {
-            doc.add_u64(f.severity, u64::from(s));
-        }
-        if let Some(fac) = rec.facility {
-            doc.add_u64(f.facility, u64::from(fac));
-        }
-        if !rec.msgid.is_empty() {
-            doc.add_text(f.msgid, &rec.msgid);
-        }
-        doc.add_text(f.message, &rec.message);
-        if !rec.fields.is_empty() {
-            let obj = rec
-                .fields
-                .into_iter()
-                .map(|(k, v)| (k, OwnedValue::Str(v)))
-                .collect();
-            doc.add_field_value(f.fields, &OwnedValue::Object(obj));
-        }
-        doc.add_bytes(f.raw, &rec.raw);
-        if !self.open.contains_key(&day) {
-            if !is_hot(day) {
-                let cd = self.cold.entry(day).or_insert_with(|| ColdDay {
-                    docs: Vec::new(),
-                    pending: DayMeta::empty(day),
-                });
-                cd.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
-                cd.docs.push(doc);
-                self.cold_docs += 1;
-                return Ok(());
-            }
+        if !self.open.contains_key(&day) && is_hot(day) {
             self.open_day(day)?;
         }
-        let Some(od) = self.open.get_mut(&day) else {
+        if let Some(od) = self.open.get_mut(&day) {
+            let doc = to_doc(&f, od.typed, &rec);
+            od.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
+            od.last_used = Instant::now();
+            od.writer.add_document(doc)?;
+            self.dirty = true;
             return Ok(());
+        }
+        let cd = match self.cold.entry(day) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(ColdDay {
+                docs: Vec::new(),
+                pending: DayMeta::empty(day),
+                typed: self.store.partition(day)?.fields.typed,
+            }),
         };
-        od.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
-        od.last_used = Instant::now();
-        od.writer.add_document(doc)?;
-        self.dirty = true;
+        cd.docs.push(to_doc(&f, cd.typed, &rec));
+        cd.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
+        self.cold_docs += 1;
         Ok(())
     }
 
@@ -209,6 +252,7 @@ impl Writer {
                 writer,
                 pending: DayMeta::empty(day),
                 last_used: Instant::now(),
+                typed: part.fields.typed,
             },
         );
         Ok(())
