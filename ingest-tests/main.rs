@@ -4,4 +4,5 @@
 mod durability;
 mod harness;
 mod loghub;
+mod monit_e2e;
 mod syslog_e2e;
