@@ -142,7 +142,87 @@ pub async fn hosts(State(s): State<AppState>) -> Json<Value> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
     use super::*;
+    use crate::ingest::monit::inventory::Inventory;
+    use crate::metrics::Counters;
+    use crate::model::{LogRecord, MetricPoint};
+    use crate::store::logs::LogStore;
+
+    type Channels = (
+        tokio::sync::mpsc::Receiver<Vec<MetricPoint>>,
+        std::sync::mpsc::Receiver<Vec<LogRecord>>,
+    );
+
+    fn state(dir: &std::path::Path) -> (AppState, Channels) {
+        let (ptx, prx) = tokio::sync::mpsc::channel(4);
+        let (rtx, rrx) = std::sync::mpsc::sync_channel(4);
+        let s = AppState {
+            logs: Arc::new(LogStore::open(dir).unwrap()),
+            counters: Arc::new(Counters::default()),
+            ready: Arc::new(AtomicBool::new(true)),
+            max_body_bytes: 1 << 20,
+            points: Some(ptx),
+            records: Some(rtx),
+            hosts: Arc::new(Inventory::new()),
+            monit_users: vec![MonitUser {
+                user: "monit".into(),
+                password: "monit".into(),
+            }]
+            .into(),
+        };
+        (s, (prx, rrx))
+    }
+
+    fn capture(name: &str) -> Bytes {
+        let raw = std::fs::read(format!(
+            "{}/ingest-tests/golden/monit/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        Bytes::from(raw[at + 4..].to_vec())
+    }
+
+    #[tokio::test]
+    async fn collector_converts_hands_off_and_answers_200() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (s, (mut points, records)) = state(tmp.path());
+        let body = capture("04-program-status-failed-event.http");
+        let r = collector(
+            State(s.clone()),
+            headers("Basic bW9uaXQ6bW9uaXQ="),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let p = points.try_recv().unwrap();
+        assert!(
+            p.iter()
+                .any(|m| m.name == "monit.localhost.flaky.status" && m.value == 1.0)
+        );
+        let recs = records.try_recv().unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].app, "monit");
+        assert_eq!(recs[0].severity, Some(3));
+        assert_eq!(s.hosts.list().len(), 1);
+
+        let r = collector(State(s.clone()), HeaderMap::new(), body).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        let r = collector(
+            State(s.clone()),
+            headers("Basic bW9uaXQ6bW9uaXQ="),
+            Bytes::from_static(b"<monit"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(s.counters.monit_reports.load(Ordering::Relaxed), 1);
+        assert_eq!(s.counters.monit_rejected.load(Ordering::Relaxed), 1);
+        assert_eq!(s.counters.monit_unauthorized.load(Ordering::Relaxed), 1);
+    }
 
     fn headers(auth: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
