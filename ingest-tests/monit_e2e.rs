@@ -162,12 +162,22 @@ fn real_monit_reports_host_services_and_a_failing_program_event() {
     assert!(s.wait_total("app:monit AND severity:info", 1, WAIT) >= 1);
     assert!(!s.log().contains("panicked"), "server log: {}", s.log());
     assert!(s.log().contains("default credentials monit:monit"));
-    // Monit keeps posting while the server stops: the collector's sender into the log writer
-    // must not hold the shutdown up
+    // Monit killed outright (no goodbye event): after 3 silent poll cycles (1 s each) the host
+    // is marked stale and that is logged once
+    drop(m);
+    assert!(
+        wait_host(&s, "e2e-monit-host", |h| h["stale"] == true).is_some(),
+        "host not marked stale: {}",
+        hosts(&s)
+    );
+    assert_eq!(s.wait_total("app:monit AND msgid:stale", 1, WAIT), 1);
+    let hit = &s.search("app:monit AND msgid:stale", "")["hits"][0];
+    assert_eq!(hit["severity"], "warning", "{hit}");
+    assert_eq!(hit["host"], "e2e-monit-host", "{hit}");
+    // the collector's sender into the log writer must not hold the shutdown up
     let started = Instant::now();
     assert!(s.sigterm().success(), "server log: {}", s.log());
     assert!(started.elapsed() < Duration::from_secs(10));
-    drop(m);
 }
 
 /// Sends one raw HTTP request on its own connection (as Monit does); returns status and
