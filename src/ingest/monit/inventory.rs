@@ -17,6 +17,8 @@ pub const STALE_CYCLES: i64 = 3;
 const DEFAULT_POLL_SECS: i64 = 30;
 /// Most hosts kept: bounds memory against a client inventing ids (a fleet is at most hundreds).
 pub const MAX_HOSTS: usize = 10_000;
+/// Most services kept per host (a real host has tens): with [`MAX_HOSTS`], bounds the whole.
+pub const MAX_SERVICES: usize = 1_000;
 const SEVERITY_WARNING: u8 = 4;
 const SEVERITY_INFO: u8 = 6;
 
@@ -107,6 +109,7 @@ impl Inventory {
             services: r
                 .services
                 .iter()
+                .take(MAX_SERVICES)
                 .map(|s| ServiceStatus {
                     name: s.name.clone(),
                     kind: s.kind.as_str(),
