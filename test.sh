@@ -11,9 +11,10 @@ trap 'rm -f "${cleanup[@]}"' EXIT
 need=()
 command -v logger >/dev/null || need+=(bsdutils)
 [ -x /usr/sbin/rsyslogd ] || command -v rsyslogd >/dev/null || need+=(rsyslog)
+[ -x /usr/bin/monit ] || need+=(monit)
 if [ ${#need[@]} -gt 0 ]; then
   echo "# installing ${need[*]}"
-  # never start the daemon we install: the tests run their own private rsyslogd
+  # never start the daemons we install: the tests run their own private rsyslogd and monit
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     cleanup+=(/usr/sbin/policy-rc.d)

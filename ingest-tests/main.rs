@@ -4,5 +4,6 @@
 mod durability;
 mod harness;
 mod loghub;
+mod monit_e2e;
 mod normalizer;
 mod syslog_e2e;

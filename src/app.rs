@@ -4,9 +4,14 @@
 //! listeners ──(tokio mpsc, RawBatch)──► normalize thread ──(sync_channel)──► writer thread
 //! ```
 //!
-//! Shutdown flips a watch channel: listeners stop reading and drop their senders, the
-//! normalize thread drains and exits, the writer drains, commits and exits. Nothing read
-//! from a socket before the signal is lost.
+//! Monit's collector (on the HTTP server) sends event records straight into the writer's
+//! channel and metric points into a points channel (drained and discarded until the metrics
+//! store lands).
+//!
+//! Shutdown flips a watch channel: listeners stop reading and drop their senders, the HTTP
+//! server stops and drops its state (its Monit sender into the writer), the normalize thread
+//! drains and exits, the writer drains, commits and exits. Nothing read from a socket before
+//! the signal is lost.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,8 +23,10 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 use crate::http::{AppState, router};
+use crate::ingest::monit::inventory::Inventory;
 use crate::ingest::syslog::listener::{self, SyslogSettings};
 use crate::metrics::Counters;
+use crate::model::{LogRecord, MetricPoint};
 use crate::store::logs::LogStore;
 use crate::store::logs::writer::{self, WriterConfig};
 
@@ -54,6 +61,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let normalizer = Arc::new(crate::normalize::Normalizer::load(
         cfg.logs.parsers_dir.as_deref(),
     ));
+    // Monit's event records are normalized already: they join the writer's channel directly
+    let monit_rec_tx = rec_tx.clone();
     let normalize_thread = {
         let (counters, normalizer) = (counters.clone(), normalizer.clone());
         std::thread::Builder::new()
@@ -100,18 +109,47 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         }
     }
 
+    // Monit's metric points: there is no metrics store on this branch yet, so a drain task
+    // counts and discards them. // replaced by the metrics store
+    let (points_tx, mut points_rx) = mpsc::channel::<Vec<MetricPoint>>(cfg.logs.channel_batches);
+    let points_drain = tokio::spawn(async move {
+        let mut n = 0u64;
+        while let Some(batch) = points_rx.recv().await {
+            n += batch.len() as u64;
+        }
+        tracing::debug!("discarded {n} monit metric points (no metrics store yet)");
+    });
+
     let ready = Arc::new(AtomicBool::new(false));
     let mut http_task = None;
+    let mut stale_task = None;
     if let Some(addr) = cfg.http.listen.addr() {
         let l = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot bind http on {addr}"))?;
         tracing::info!("http on http://{}", l.local_addr()?);
+        if cfg.monit.uses_default_user() {
+            tracing::warn!(
+                "the monit collector accepts the default credentials monit:monit; \
+                 set [monit] users in the config"
+            );
+        }
+        let hosts = Arc::new(Inventory::new());
+        stale_task = Some(tokio::spawn(stale_check(
+            hosts.clone(),
+            monit_rec_tx.clone(),
+            counters.clone(),
+            stop_rx.clone(),
+        )));
         let state = AppState {
             logs: store.clone(),
             counters: counters.clone(),
             ready: ready.clone(),
             max_body_bytes: cfg.http.max_body_bytes,
+            points: Some(points_tx.clone()),
+            records: Some(monit_rec_tx.clone()),
+            hosts,
+            monit_users: cfg.monit.users.clone().into(),
         };
         let mut stop = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {
@@ -122,6 +160,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
                 .await
         }));
     }
+    // the HTTP state and the stale check hold the only Monit senders now
+    drop(monit_rec_tx);
+    drop(points_tx);
     ready.store(true, Ordering::Release);
     tracing::info!("telltale ready, data in {}", cfg.data_dir.display());
 
@@ -129,6 +170,20 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     tracing::info!("shutting down: draining listeners and committing");
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    // The HTTP state holds a sender into the log writer: the server must stop and drop it
+    // before the writer can finish. In-flight requests get a graceful window, then are cut.
+    if let Some(mut h) = http_task
+        && tokio::time::timeout(Duration::from_secs(5), &mut h)
+            .await
+            .is_err()
+    {
+        h.abort();
+        let _ = h.await;
+    }
+    if let Some(t) = stale_task {
+        let _ = t.await;
+    }
+    let _ = points_drain.await;
     let threads = tokio::task::spawn_blocking(move || {
         let n = normalize_thread.join();
         let w = writer_thread.join();
@@ -142,12 +197,41 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Ok(r) => r.context("the log writer failed")?,
         Err(_) => anyhow::bail!("the log writer thread panicked"),
     }
-    if let Some(h) = http_task {
-        // in-flight requests got the graceful window; do not wait on slow clients forever
-        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
-    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the Monit inventory looks for silent hosts; small against any poll interval.
+const STALE_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Marks Monit hosts silent for 3 poll cycles as stale and logs it, until shutdown.
+async fn stale_check(
+    hosts: Arc<Inventory>,
+    records: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(STALE_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let stale = hosts.sweep(crate::model::time::now_ns());
+        if stale.is_empty() {
+            continue;
+        }
+        counters
+            .monit_events
+            .fetch_add(stale.len() as u64, Ordering::Relaxed);
+        if let Err(std::sync::mpsc::TrySendError::Full(r)) = records.try_send(stale) {
+            // rare and worth keeping: wait for room off the executor
+            let tx = records.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(r);
+            });
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

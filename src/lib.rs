@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: the TOML file and its defaults
 //! - [`model`]: the types that cross stage boundaries (`RawMessage` → `LogRecord`)
-//! - [`ingest`]: listeners and wire protocols (syslog framing, RFC 3164, RFC 5424)
+//! - [`ingest`]: listeners and wire protocols (syslog framing, RFC 3164, RFC 5424, carbon,
+//!   Monit's collector XML)
 //! - [`normalize`]: raw frames → records (header parse; rules later)
 //! - [`store`]: the log store (tantivy, one index per UTC day)
 //! - [`query`]: the log query language and time expressions

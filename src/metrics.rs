@@ -47,6 +47,18 @@ counters! {
     carbon_udp_dropped,
     /// metric points written to the metrics store (and so queryable)
     metric_points_written,
+    /// Monit reports (status documents) accepted at /collector
+    monit_reports,
+    /// Monit posts refused as malformed (400)
+    monit_rejected,
+    /// Monit posts refused for wrong or missing credentials (401)
+    monit_unauthorized,
+    /// metric points converted from Monit reports and handed to the metrics pipeline
+    monit_points,
+    /// Monit metric points dropped because the metrics pipeline was full
+    monit_points_dropped,
+    /// log records from Monit (events, stale and resumed hosts)
+    monit_events,
     /// log records parsed by the normalizer
     logs_normalized,
     /// log records committed to the store

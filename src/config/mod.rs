@@ -74,6 +74,7 @@ pub struct Config {
     pub statsd: ListenerOnly,
     pub carbon: ListenerOnly,
     pub logs: LogsConfig,
+    pub monit: MonitConfig,
 }
 
 impl Default for Config {
@@ -89,6 +90,7 @@ impl Default for Config {
                 listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 2003))),
             },
             logs: LogsConfig::default(),
+            monit: MonitConfig::default(),
         }
     }
 }
@@ -178,6 +180,57 @@ impl Default for LogsConfig {
     }
 }
 
+/// `[monit]`: the M/Monit collector at `POST /collector` on the HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitConfig {
+    /// Who may post (Monit's `set mmonit http://user:password@host:port/collector`). Defaults
+    /// to `monit:monit`, M/Monit's own default, so a stock Monit setup works at once; start-up
+    /// warns while that default is in use.
+    pub users: Vec<MonitUser>,
+}
+
+impl Default for MonitConfig {
+    fn default() -> Self {
+        MonitConfig {
+            users: vec![MonitUser::default_user()],
+        }
+    }
+}
+
+impl MonitConfig {
+    /// True while the well-known default credentials are accepted.
+    pub fn uses_default_user(&self) -> bool {
+        self.users.contains(&MonitUser::default_user())
+    }
+}
+
+/// One user Monit may authenticate as.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitUser {
+    pub user: String,
+    pub password: String,
+}
+
+impl MonitUser {
+    fn default_user() -> MonitUser {
+        MonitUser {
+            user: "monit".into(),
+            password: "monit".into(),
+        }
+    }
+}
+
+/// Never prints the password (configs end up in logs and bug reports).
+impl std::fmt::Debug for MonitUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Config {
     /// Reads a config file; `None` gives the defaults.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -225,6 +278,17 @@ impl Config {
                 "must be at least 16 MiB per writer thread (tantivy's minimum)",
             );
         }
+        if self
+            .monit
+            .users
+            .iter()
+            .any(|u| u.user.is_empty() || u.user.contains(':'))
+        {
+            return invalid(
+                "monit.users",
+                "each user needs a non-empty name without ':' (basic auth splits on it)",
+            );
+        }
         if self.logs.writer_threads == 0 || self.logs.channel_batches == 0 {
             return invalid(
                 "logs",
@@ -267,6 +331,25 @@ mod tests {
         assert_eq!(
             c.logs.parsers_dir.as_deref(),
             Some(Path::new("/etc/telltale/parsers"))
+        );
+    }
+
+    #[test]
+    fn monit_users_default_to_monit_monit_and_can_be_replaced() {
+        let c = Config::parse("").unwrap();
+        assert!(c.monit.uses_default_user());
+        let c = Config::parse("[monit]\nusers = [{ user = \"fleet\", password = \"s3cret\" }]\n")
+            .unwrap();
+        assert!(!c.monit.uses_default_user());
+        assert_eq!(c.monit.users[0].user, "fleet");
+        assert!(!format!("{:?}", c.monit).contains("s3cret"));
+        let mut c = Config::default();
+        c.monit.users[0].user = "a:b".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("monit.users")
         );
     }
 

@@ -4,6 +4,7 @@
 
 mod error;
 mod logs;
+mod monit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,11 +13,14 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::ApiError;
 
+use crate::config::MonitUser;
+use crate::ingest::monit::inventory::Inventory;
 use crate::metrics::Counters;
+use crate::model::{LogRecord, MetricPoint};
 use crate::store::logs::LogStore;
 
 /// What every handler can reach.
@@ -28,6 +32,16 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Where Monit's metric points go (the metrics pipeline); `None` drops them.
+    pub points: Option<tokio::sync::mpsc::Sender<Vec<MetricPoint>>>,
+    /// Where Monit's event records go: straight to the log writer (they are already
+    /// normalized). `None` drops them. A clone lives here, so the writer ends only after the
+    /// HTTP server has stopped and dropped its state.
+    pub records: Option<std::sync::mpsc::SyncSender<Vec<LogRecord>>>,
+    /// The live Monit inventory behind `/api/hosts`.
+    pub hosts: Arc<Inventory>,
+    /// Who may post to `/collector`.
+    pub monit_users: Arc<[MonitUser]>,
 }
 
 /// Builds the router.
@@ -40,7 +54,14 @@ pub fn router(state: AppState) -> Router {
             "/api/logs/search",
             get(logs::search_get).post(logs::search_post),
         )
+        .route("/api/hosts", get(monit::hosts))
         .layer(DefaultBodyLimit::max(limit))
+        // Monit's own limit, independent of the API's: a big fleet host's status is large
+        .route(
+            "/collector",
+            post(monit::collector)
+                .layer(DefaultBodyLimit::max(crate::ingest::monit::xml::MAX_BODY)),
+        )
         .with_state(state)
 }
 

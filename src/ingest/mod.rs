@@ -1,3 +1,4 @@
 //! Listeners and wire protocols, one module per protocol.
 pub mod carbon;
+pub mod monit;
 pub mod syslog;

@@ -503,7 +503,9 @@ fn compile_errors() {
     assert!(compile_err("message:[a TO b]").starts_with("a range on field 'message'"));
     assert!(compile_err("severity:w*").starts_with("a wildcard on field 'severity'"));
     assert!(compile_err("user:ro*").starts_with("a wildcard on field 'user'"));
-    assert!(compile_err("status:>abc").starts_with("a comparison with a non-number on field 'status'"));
+    assert!(
+        compile_err("status:>abc").starts_with("a comparison with a non-number on field 'status'")
+    );
     assert!(compile_err("bytes:[* TO *]").starts_with("a range open at both ends"));
     assert!(compile_err("raw:x").starts_with("field 'raw' at column 5 is not searchable"));
     assert!(compile_err("timestamp:1").contains("from and until"));
