@@ -111,6 +111,16 @@ impl Server {
         child.wait().expect("wait")
     }
 
+    /// Sends a signal (e.g. "HUP") to the running server.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+    }
+
     /// Starts the same configuration again on the same data directory.
     pub fn restart(&mut self) {
         if self.child.is_some() {

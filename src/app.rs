@@ -58,7 +58,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .name("log-writer".into())
             .spawn(move || writer::run(store, rec_rx, wcfg, counters))?
     };
-    let normalizer = Arc::new(crate::normalize::Normalizer::load(
+    let normalizer = Arc::new(crate::normalize::SharedNormalizer::load(
         cfg.logs.parsers_dir.as_deref(),
     ));
     // Monit's event records are normalized already: they join the writer's channel directly
@@ -72,6 +72,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(reload_on_sighup(normalizer.clone(), stop_rx.clone()));
     let settings = SyslogSettings {
         max_message_size: cfg.syslog.max_message_size,
         max_connections: cfg.syslog.max_connections,
@@ -150,6 +151,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             records: Some(monit_rec_tx.clone()),
             hosts,
             monit_users: cfg.monit.users.clone().into(),
+            normalizer: normalizer.clone(),
         };
         let mut stop = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {
@@ -231,6 +233,37 @@ async fn stale_check(
                 let _ = tx.send(r);
             });
         }
+    }
+}
+
+/// SIGHUP re-reads the rule files (`parsers/`) without a restart, as daemons do.
+async fn reload_on_sighup(
+    normalizer: Arc<crate::normalize::SharedNormalizer>,
+    mut stop: watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                r = hup.recv() => {
+                    if r.is_none() {
+                        return;
+                    }
+                    let n = normalizer.clone();
+                    // rule compilation is CPU work: off the executor
+                    let _ = tokio::task::spawn_blocking(move || n.reload()).await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (normalizer, stop.changed().await);
     }
 }
 

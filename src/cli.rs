@@ -449,3 +449,70 @@ pub fn carbon_load(o: &CarbonLoadOptions) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `telltale parse`: the grok-debugger workflow offline. Each input line is run through the
+/// rules (as the message of `app` when given, else parsed as a syslog line for its app and
+/// message), and one output line says which rule matched and what it extracted. Returns
+/// (lines, matched).
+pub fn parse_lines(
+    input: impl std::io::BufRead,
+    mut out: impl Write,
+    app: Option<&str>,
+    normalizer: &crate::normalize::Normalizer,
+) -> anyhow::Result<(usize, usize)> {
+    use crate::model::{LogRecord, RawMessage, SEVERITY_NAMES, Transport};
+    let (mut lines, mut matched) = (0, 0);
+    for line in input.split(b'\n') {
+        let line = line?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if line.is_empty() {
+            continue;
+        }
+        lines += 1;
+        let mut rec = match app {
+            Some(app) => LogRecord {
+                app: app.to_string(),
+                message: String::from_utf8_lossy(line).into_owned(),
+                ..LogRecord::default()
+            },
+            None => {
+                let mut bytes = Vec::with_capacity(line.len() + 4);
+                if !line.starts_with(b"<") {
+                    bytes.extend_from_slice(b"<13>");
+                }
+                bytes.extend_from_slice(line);
+                crate::ingest::syslog::parse(&RawMessage {
+                    received_ns: crate::model::time::now_ns(),
+                    peer: None,
+                    transport: Transport::Tcp,
+                    bytes,
+                    truncated: false,
+                })
+            }
+        };
+        rec.fields.clear();
+        match normalizer.apply(&mut rec) {
+            Some(m) => {
+                matched += 1;
+                let rule = &normalizer.rules().rules()[m.rule];
+                let fields: Vec<String> =
+                    rec.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let sev = m
+                    .severity
+                    .and_then(|s| SEVERITY_NAMES.get(usize::from(s)))
+                    .map(|s| format!(" severity={s}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{lines}: app={} rule={}:{}{sev} {}",
+                    rec.app,
+                    rule.file,
+                    rule.name,
+                    fields.join(" ")
+                )?;
+            }
+            None => writeln!(out, "{lines}: app={} no rule matched", rec.app)?,
+        }
+    }
+    Ok((lines, matched))
+}

@@ -76,6 +76,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         latency_probes: usize,
     },
+    /// Show what the log rules extract from lines on stdin, and which rule matched
+    Parse {
+        /// Treat each line as this program's message (otherwise lines are parsed as syslog)
+        #[arg(long)]
+        app: Option<String>,
+        /// Rule directory overlaying the shipped rules (default ./parsers if present)
+        #[arg(long)]
+        parsers: Option<PathBuf>,
+    },
     /// Load generator: send Graphite plaintext points over TCP and time until all are written
     LoadgenCarbon {
         /// Graphite plaintext TCP address of the server
@@ -182,6 +191,28 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("telltale loadgen: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Parse { app, parsers } => {
+            let (n, errors) = telltale::normalize::Normalizer::with_errors(
+                parsers
+                    .as_deref()
+                    .or_else(|| Some(std::path::Path::new("parsers")).filter(|p| p.is_dir())),
+            );
+            for e in &errors {
+                eprintln!("telltale parse: {e}");
+            }
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            match telltale::cli::parse_lines(stdin.lock(), stdout.lock(), app.as_deref(), &n) {
+                Ok((lines, matched)) => {
+                    eprintln!("{matched} of {lines} lines matched a rule");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("telltale parse: {e:#}");
                     ExitCode::from(1)
                 }
             }

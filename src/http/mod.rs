@@ -42,6 +42,8 @@ pub struct AppState {
     pub hosts: Arc<Inventory>,
     /// Who may post to `/collector`.
     pub monit_users: Arc<[MonitUser]>,
+    /// The log rules in use, for `/api/parsers/stats`.
+    pub normalizer: Arc<crate::normalize::SharedNormalizer>,
 }
 
 /// Builds the router.
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/api/parsers/stats", get(parsers_stats))
         .route(
             "/api/logs/search",
             get(logs::search_get).post(logs::search_post),
@@ -71,6 +74,12 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
     }
+}
+
+/// Per-rule hits, per-app misses and lines whose app has no rule, since the rules were
+/// (re)loaded.
+async fn parsers_stats(State(s): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(s.normalizer.get().stats())
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

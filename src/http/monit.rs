@@ -172,6 +172,7 @@ mod tests {
                 password: "monit".into(),
             }]
             .into(),
+            normalizer: Arc::new(crate::normalize::SharedNormalizer::load(None)),
         };
         (s, (prx, rrx))
     }

@@ -69,6 +69,55 @@ impl Normalizer {
     }
 }
 
+/// The normalizer in use, replaceable while the pipeline runs (SIGHUP reloads the rule
+/// files): the normalize thread takes the current one per batch, so a reload never stalls it.
+/// Hit and miss counters start again from zero with the new rules.
+#[derive(Debug)]
+pub struct SharedNormalizer {
+    current: std::sync::RwLock<Arc<Normalizer>>,
+    /// Where the rules were loaded from, for reloads.
+    dir: Option<std::path::PathBuf>,
+}
+
+impl SharedNormalizer {
+    /// Loads the rules (see [`Normalizer::load`]).
+    pub fn load(dir: Option<&Path>) -> SharedNormalizer {
+        SharedNormalizer {
+            current: std::sync::RwLock::new(Arc::new(Normalizer::load(dir))),
+            dir: dir.map(Path::to_path_buf),
+        }
+    }
+
+    /// The rules in use now.
+    pub fn get(&self) -> Arc<Normalizer> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the rule files and swaps them in; returns the load errors (the rules that did
+    /// load are used either way, as at start-up).
+    pub fn reload(&self) -> Vec<rules::LoadError> {
+        let default = Path::new("parsers");
+        let dir = self
+            .dir
+            .as_deref()
+            .or_else(|| default.is_dir().then_some(default));
+        let (n, errors) = Normalizer::with_errors(dir);
+        for e in &errors {
+            tracing::error!("parsers: {e}");
+        }
+        tracing::info!("normalizer reloaded: {} rules", n.rules().rules().len());
+        let n = Arc::new(n);
+        match self.current.write() {
+            Ok(mut g) => *g = n,
+            Err(poisoned) => *poisoned.into_inner() = n,
+        }
+        errors
+    }
+}
+
 /// Normalizes one raw message into a record: header parse, then the rules.
 pub fn normalize(msg: &crate::model::RawMessage, normalizer: &Normalizer) -> LogRecord {
     let mut rec = syslog::parse(msg);
@@ -82,10 +131,11 @@ pub fn run(
     mut rx: mpsc::Receiver<RawBatch>,
     out: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
     counters: Arc<Counters>,
-    normalizer: Arc<Normalizer>,
+    normalizer: Arc<SharedNormalizer>,
 ) {
     while let Some(batch) = rx.blocking_recv() {
-        let records: Vec<LogRecord> = batch.iter().map(|m| normalize(m, &normalizer)).collect();
+        let n = normalizer.get();
+        let records: Vec<LogRecord> = batch.iter().map(|m| normalize(m, &n)).collect();
         counters
             .logs_normalized
             .fetch_add(records.len() as u64, Ordering::Relaxed);
