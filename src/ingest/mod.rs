@@ -1,2 +1,3 @@
 //! Listeners and wire protocols, one module per protocol.
+pub mod statsd;
 pub mod syslog;
