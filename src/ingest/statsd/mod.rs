@@ -1,8 +1,10 @@
-//! statsd ingest: the line protocol ([`parser`]) and etsy statsd 0.9.0's aggregation and
-//! Graphite naming ([`aggregate`]).
+//! statsd ingest: the line protocol ([`parser`]), etsy statsd 0.9.0's aggregation and Graphite
+//! naming ([`aggregate`]), and the UDP/TCP listeners feeding one aggregator task ([`listener`]).
+//! See `README.md` here for what differs from etsy and why.
 
 pub mod aggregate;
 mod js;
+pub mod listener;
 pub mod parser;
 
 pub use aggregate::{Aggregator, StatsdSettings};
