@@ -996,4 +996,81 @@ mod tests {
             }
         }
     }
+
+    use proptest::prelude::*;
+
+    fn near_statsd() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop::sample::select(vec![
+                "k",
+                "a b",
+                "x/y",
+                ".",
+                ":",
+                "|",
+                "c",
+                "ms",
+                "h",
+                "g",
+                "s",
+                "@",
+                "@0.5",
+                "@0",
+                "-",
+                "+",
+                "1",
+                "2.5",
+                "e9",
+                "Infinity",
+                "#",
+                "|#",
+                ",",
+                ";",
+                "=",
+                "\n",
+                "0x1f",
+                "\u{a0}",
+                "\u{fffd}",
+                "__proto__",
+                "statsd.packets_received",
+            ]),
+            0..30,
+        )
+        .prop_map(|p| p.concat().into_bytes())
+    }
+
+    proptest! {
+        #[test]
+        fn ingest_and_flush_never_panic(
+            packets in proptest::collection::vec(
+                prop_oneof![near_statsd(), proptest::collection::vec(any::<u8>(), 0..120)], 0..12),
+            pcts in proptest::collection::vec(
+                prop_oneof![Just(90.0), Just(-10.0), Just(0.0), Just(100.0), Just(-100.0), Just(150.0),
+                    Just(f64::NAN), -200.0..200.0f64], 0..4),
+            legacy in any::<bool>(),
+            delete in any::<bool>(),
+            flushes in 1usize..4,
+        ) {
+            let mut a = agg_with(|s| {
+                s.percent_threshold = pcts;
+                s.legacy_namespace = legacy;
+                s.delete_idle_stats = delete;
+            });
+            for p in &packets {
+                a.ingest(p);
+            }
+            let packets_key = if legacy {
+                "stats_counts.statsd.packets_received"
+            } else {
+                "stats.counters.statsd.packets_received.count"
+            };
+            for f in 0..flushes {
+                let points = a.flush(1000 + f as i64, 1000);
+                prop_assert!(points.iter().all(|p| p.timestamp == 1000 + f as i64));
+                let received = points.iter().find(|p| p.name == packets_key).map(|p| p.value);
+                // statsd's own counters are always sent (a sender may add to them, so no value check)
+                prop_assert!(received.is_some());
+            }
+        }
+    }
 }

@@ -314,4 +314,34 @@ mod tests {
         let got: Vec<_> = lines(b"a:1|c\n\nb:2|c\n").collect();
         assert_eq!(got, [&b"a:1|c"[..], b"b:2|c"]);
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parser_never_panics_on_bytes(packet in proptest::collection::vec(any::<u8>(), 0..400)) {
+            for raw in lines(&packet) {
+                let line = Line::parse(raw);
+                prop_assert!(raw.starts_with(line.name));
+                for s in line.samples().flatten() {
+                    prop_assert!(s.kind == MetricKind::Set || !s.value.is_nan());
+                    prop_assert!(!s.sample_rate.is_sign_negative());
+                }
+                let _ = line.tags().count();
+            }
+        }
+
+        #[test]
+        fn parser_never_panics_on_near_statsd(
+            parts in proptest::collection::vec(
+                prop::sample::select(vec!["a", ":", "|", "c", "ms", "h", "g", "s", "@", "0.5", "-", "+",
+                    "1", "e", "#", ",", ";", "=", "x", " ", "\n", "0x1", ".", "\u{a0}"]),
+                0..40),
+        ) {
+            let packet = parts.concat();
+            for raw in lines(packet.as_bytes()) {
+                let _ = Line::parse(raw).samples().count();
+            }
+        }
+    }
 }
