@@ -9,6 +9,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// Keys come from the network, so the hasher is seeded per process (foldhash's fast, seeded
+/// hasher: several times cheaper than SipHash on short keys, still not precomputable).
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+type Set = HashSet<String, foldhash::fast::RandomState>;
+
 use super::js;
 use super::parser::{self, Line, MetricKind};
 use crate::model::MetricPoint;
@@ -127,12 +132,16 @@ pub struct Aggregator {
     packets_key: String,
     metrics_key: String,
     lag_key: String,
-    counters: HashMap<String, f64>,
-    timers: HashMap<String, Timer>,
-    gauges: HashMap<String, f64>,
+    counters: Map<f64>,
+    timers: Map<Timer>,
+    gauges: Map<f64>,
     /// Flushes left for each gauge when gauges are deleted.
-    gauges_ttl: HashMap<String, u32>,
-    sets: HashMap<String, HashSet<String>>,
+    gauges_ttl: Map<u32>,
+    sets: Map<Set>,
+    /// Packets, lines and bad values since the last flush, added to statsd's own counters at
+    /// flush time (the same sums as etsy's per-packet increments, without three map lookups
+    /// per packet).
+    pending: [f64; 3],
     /// Time of the previous flush, for `timestamp_lag` (0: none yet).
     old_timestamp: i64,
     graphite: GraphiteStats,
@@ -165,11 +174,12 @@ impl Aggregator {
             lag_key: format!("{p}.timestamp_lag"),
             delete,
             settings,
-            counters: HashMap::new(),
-            timers: HashMap::new(),
-            gauges: HashMap::new(),
-            gauges_ttl: HashMap::new(),
-            sets: HashMap::new(),
+            counters: Map::default(),
+            timers: Map::default(),
+            gauges: Map::default(),
+            gauges_ttl: Map::default(),
+            sets: Map::default(),
+            pending: [0.0; 3],
             old_timestamp: 0,
             graphite: GraphiteStats {
                 last_flush: started_secs,
@@ -192,10 +202,10 @@ impl Aggregator {
     /// Takes one packet (a UDP datagram, or what one TCP read delivered up to its last
     /// newline). Returns how many values were rejected (also counted in `bad_lines_seen`).
     pub fn ingest(&mut self, packet: &[u8]) -> u64 {
-        bump(&mut self.counters, &self.packets_key, 1.0);
+        self.pending[0] += 1.0;
         let mut bad = 0u64;
         for raw in parser::lines(packet) {
-            bump(&mut self.counters, &self.metrics_key, 1.0);
+            self.pending[1] += 1.0;
             let line = Line::parse(raw);
             build_key(
                 &line,
@@ -210,44 +220,44 @@ impl Aggregator {
                 };
                 let key = self.key.as_str();
                 match s.kind {
-                    MetricKind::Counter => {
-                        bump(&mut self.counters, key, s.value * (1.0 / s.sample_rate))
-                    }
-                    MetricKind::Timer => {
-                        let t = entry(&mut self.timers, key);
+                    MetricKind::Counter => update(&mut self.counters, key, |c| {
+                        *c += s.value * (1.0 / s.sample_rate)
+                    }),
+                    MetricKind::Timer => update(&mut self.timers, key, |t| {
                         t.values.push(s.value);
                         t.count += 1.0 / s.sample_rate;
-                    }
+                    }),
                     MetricKind::Gauge => {
                         if self.delete[GAUGES] {
-                            *entry(&mut self.gauges_ttl, key) = self.settings.gauges_max_ttl.max(1);
+                            let ttl = self.settings.gauges_max_ttl.max(1);
+                            update(&mut self.gauges_ttl, key, |t| *t = ttl);
                         }
-                        let g = entry(&mut self.gauges, key);
                         // etsy: `if (gauges[key] && sign)`, so a gauge at 0 (or NaN) is set,
                         // not moved, by a delta; the sum is the same except for NaN
-                        if *g != 0.0 && !g.is_nan() && s.has_sign() {
-                            *g += s.value;
-                        } else {
-                            *g = s.value;
-                        }
+                        update(&mut self.gauges, key, |g| {
+                            if *g != 0.0 && !g.is_nan() && s.has_sign() {
+                                *g += s.value;
+                            } else {
+                                *g = s.value;
+                            }
+                        });
                     }
                     MetricKind::Set => {
                         let member =
                             String::from_utf8_lossy(if s.raw.is_empty() { b"0" } else { s.raw });
                         // etsy's set is a plain object: `store["__proto__"] = true` adds nothing
                         if member != "__proto__" {
-                            let set = entry(&mut self.sets, key);
-                            if !set.contains(member.as_ref()) {
-                                set.insert(member.into_owned());
-                            }
+                            update(&mut self.sets, key, |set| {
+                                if !set.contains(member.as_ref()) {
+                                    set.insert(member.into_owned());
+                                }
+                            });
                         }
                     }
                 }
             }
         }
-        if bad > 0 {
-            bump(&mut self.counters, &self.bad_lines_key, bad as f64);
-        }
+        self.pending[2] += bad as f64;
         bad
     }
 
@@ -256,6 +266,15 @@ impl Aggregator {
     /// emptied, gauges kept, or deleted per the `delete_*` options).
     pub fn flush(&mut self, ts_secs: i64, flush_interval_ms: u64) -> Vec<MetricPoint> {
         let interval_s = flush_interval_ms as f64 / 1000.0;
+        let pending = std::mem::take(&mut self.pending);
+        for (key, n) in [&self.packets_key, &self.metrics_key, &self.bad_lines_key]
+            .into_iter()
+            .zip(pending)
+        {
+            if n != 0.0 {
+                update(&mut self.counters, key, |c| *c += n);
+            }
+        }
         if self.old_timestamp > 0 {
             let lag = (ts_secs - self.old_timestamp) as f64 - interval_s;
             self.gauges.insert(self.lag_key.clone(), lag);
@@ -373,7 +392,7 @@ impl Aggregator {
         if self.delete[SETS] {
             self.sets.clear();
         } else {
-            self.sets.values_mut().for_each(HashSet::clear);
+            self.sets.values_mut().for_each(Set::clear);
         }
         if self.delete[GAUGES] {
             let gauges = &mut self.gauges;
@@ -388,19 +407,20 @@ impl Aggregator {
     }
 }
 
-fn bump(map: &mut HashMap<String, f64>, key: &str, by: f64) {
-    *entry(map, key) += by;
-}
-
-/// `map[key]`, created with the default on first sight; allocates only for a new key.
-fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
+/// Applies `f` to `map[key]`, created with the default on first sight: one hash lookup for a
+/// known key, an allocation only for a new one.
+fn update<V: Default>(map: &mut Map<V>, key: &str, f: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(v) => f(v),
+        None => {
+            let mut v = V::default();
+            f(&mut v);
+            map.insert(key.to_string(), v);
+        }
     }
-    map.get_mut(key).expect("inserted above")
 }
 
-fn sorted_keys<V>(map: &HashMap<String, V>) -> Vec<&str> {
+fn sorted_keys<V>(map: &Map<V>) -> Vec<&str> {
     let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
     keys.sort_unstable();
     keys
@@ -411,6 +431,18 @@ fn sorted_keys<V>(map: &HashMap<String, V>) -> Vec<&str> {
 /// as carbon orders tagged series (etsy keeps the sender's order; sorting makes `a;x=1;y=2`
 /// and `a;y=2;x=1` one series, which is what carbon would store anyway).
 fn build_key(line: &Line<'_>, sanitize: bool, raw: &mut String, out: &mut String) {
+    // the common case: an untagged name that sanitizing leaves as it is
+    if line.tags.is_empty()
+        && line
+            .name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && let Ok(name) = std::str::from_utf8(line.name)
+    {
+        out.clear();
+        out.push_str(name);
+        return;
+    }
     raw.clear();
     raw.push_str(&String::from_utf8_lossy(line.name));
     for tag in line.tags() {
@@ -816,6 +848,50 @@ mod tests {
         let m = flush_map(&mut a, 1000);
         assert_eq!(m["stats_counts.statsd.bad_lines_seen"], 2.0);
         assert_eq!(m["stats_counts.y"], 1.0);
+    }
+
+    /// Micro-benchmark, not a check: `cargo test --release --lib statsd_ingest_throughput --
+    /// --ignored --nocapture`. Single-metric and 10-metric packets over 1,000 keys.
+    #[test]
+    #[ignore]
+    fn statsd_ingest_throughput() {
+        let kinds = ["c", "ms", "g", "c|@0.5", "s"];
+        let lines: Vec<String> = (0..1000)
+            .map(|i| {
+                format!(
+                    "app{}.host{}.req_{i}:{}|{}",
+                    i % 7,
+                    i % 13,
+                    i % 97,
+                    kinds[i % 5]
+                )
+            })
+            .collect();
+        let singles: Vec<Vec<u8>> = lines.iter().map(|l| l.clone().into_bytes()).collect();
+        let tens: Vec<Vec<u8>> = lines
+            .chunks(10)
+            .map(|c| c.join("\n").into_bytes())
+            .collect();
+        for (what, packets, per) in [("1-metric", &singles, 1), ("10-metric", &tens, 10)] {
+            let mut a = agg_with(|_| {});
+            let start = std::time::Instant::now();
+            let mut n = 0u64;
+            while start.elapsed().as_secs_f64() < 1.0 {
+                for p in packets.iter() {
+                    a.ingest(p);
+                }
+                n += packets.len() as u64;
+                if n % 100_000 < packets.len() as u64 {
+                    a.flush(1000, 10_000);
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "{what} packets: {:.0} packets/s, {:.0} metrics/s",
+                n as f64 / secs,
+                (n * per) as f64 / secs
+            );
+        }
     }
 
     // ---- differential: etsy statsd 0.9.0's captured output (ingest-tests/golden/statsd) ----
