@@ -815,6 +815,23 @@ mod tests {
     }
 
     #[test]
+    fn value_less_tags_and_tag_escapes_follow_etsy() {
+        let mut a = agg_with(|_| {});
+        a.ingest(b"r:1|c|#zone:a:b,canary,x;y:1");
+        let m = flush_map(&mut a, 1000);
+        // first `:` becomes `=`, the second is dropped by sanitizing; first `;` becomes `_`
+        assert_eq!(m["stats_counts.r;canary;x_y=1;zone=ab"], 1.0);
+    }
+
+    #[test]
+    fn unsanitized_keys_are_cleaned_by_the_backend_name_only() {
+        let mut a = agg_with(|s| s.key_name_sanitize = false);
+        a.ingest(b"a b$:1|c");
+        let m = flush_map(&mut a, 1000);
+        assert_eq!(m["stats_counts.a_b"], 1.0);
+    }
+
+    #[test]
     fn non_legacy_names() {
         let mut a = agg_with(|s| {
             s.legacy_namespace = false;
