@@ -421,4 +421,69 @@ mod tests {
         }
         assert_eq!(total, 1.0);
     }
+
+    /// Load test, not a check: `cargo test --release --lib statsd_udp_end_to_end --
+    /// --ignored --nocapture`. One sender thread sends 2 s of single-metric packets as fast
+    /// as it can; prints what was sent, what the aggregator counted and what was dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn statsd_udp_end_to_end() {
+        for per_packet in [1usize, 10] {
+            let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 32 << 20).unwrap();
+            let addr = udp.local_addr().unwrap();
+            let (out_tx, mut out_rx) = mpsc::channel(16);
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let counters = Arc::new(Counters::default());
+            let settings = StatsdSettings {
+                flush_interval_ms: 3_600_000,
+                ..StatsdSettings::default()
+            };
+            let task = tokio::spawn(run(
+                settings,
+                Some(udp),
+                None,
+                out_tx,
+                counters.clone(),
+                stop_rx,
+            ));
+            let sender = std::thread::spawn(move || {
+                let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                let packets: Vec<Vec<u8>> = (0..1000)
+                    .map(|i| {
+                        (0..per_packet)
+                            .map(|j| format!("load.k{}:1|c", (i * per_packet + j) % 1000))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            .into_bytes()
+                    })
+                    .collect();
+                let start = std::time::Instant::now();
+                let mut sent = 0u64;
+                while start.elapsed() < Duration::from_secs(2) {
+                    for p in &packets {
+                        if client.send_to(p, addr).is_ok() {
+                            sent += 1;
+                        }
+                    }
+                }
+                (sent, start.elapsed().as_secs_f64())
+            });
+            let (sent, secs) = tokio::task::spawn_blocking(move || sender.join().unwrap())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stop_tx.send(true).unwrap();
+            task.await.unwrap();
+            let points = out_rx.recv().await.unwrap();
+            let got = value(&points, "stats_counts.statsd.packets_received").unwrap_or(0.0);
+            let dropped = counters.statsd_udp_dropped.load(Ordering::Relaxed);
+            println!(
+                "{per_packet}-metric packets: sent {:.0}/s, aggregated {:.0}/s ({:.0} metrics/s), loss {:.2}% (queue drops {dropped})",
+                sent as f64 / secs,
+                got / secs,
+                got * per_packet as f64 / secs,
+                100.0 * (1.0 - got / sent as f64)
+            );
+        }
+    }
 }
