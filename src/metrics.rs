@@ -59,6 +59,22 @@ counters! {
     monit_points_dropped,
     /// log records from Monit (events, stale and resumed hosts)
     monit_events,
+    /// statsd datagrams received over UDP
+    statsd_udp_received,
+    /// statsd datagrams dropped because the aggregator's queue was full (UDP has no back-pressure)
+    statsd_udp_dropped,
+    /// statsd packets (reads up to a newline) received over TCP
+    statsd_tcp_received,
+    /// statsd TCP connections accepted
+    statsd_tcp_connections,
+    /// statsd TCP connections refused because the connection limit was reached
+    statsd_tcp_refused,
+    /// statsd TCP connections closed on a line over the maximum length
+    statsd_tcp_overlong,
+    /// statsd values rejected as malformed (etsy's bad_lines_seen)
+    statsd_bad_lines,
+    /// points produced by statsd flushes
+    statsd_points_flushed,
     /// log records parsed by the normalizer
     logs_normalized,
     /// log records committed to the store

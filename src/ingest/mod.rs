@@ -1,4 +1,5 @@
 //! Listeners and wire protocols, one module per protocol.
 pub mod carbon;
 pub mod monit;
+pub mod statsd;
 pub mod syslog;

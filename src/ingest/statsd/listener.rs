@@ -1,0 +1,489 @@
+//! statsd listeners feeding one aggregator task. The task owns the [`Aggregator`], so the
+//! state needs no lock; readers hand it packets over a bounded channel. UDP never waits: when
+//! the channel is full the batch is dropped and counted (UDP has no back-pressure, and a UDP
+//! flood must not stall TCP). TCP readers wait, so a slow pipeline slows TCP senders down.
+//!
+//! Every `flush_interval_ms` the aggregator's points go to `out`; at shutdown the readers
+//! stop, what they already read is aggregated, and one last flush is sent.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::aggregate::{Aggregator, StatsdSettings};
+use crate::metrics::Counters;
+use crate::model::MetricPoint;
+
+/// Errors of the statsd listeners.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("cannot bind statsd {proto} on {addr}: {source}")]
+    Bind {
+        proto: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Packets read together: one buffer and the end offset of each packet in it, so a burst of
+/// datagrams costs one allocation, not one per datagram.
+#[derive(Debug, Default)]
+struct Packets {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Packets {
+    fn push(&mut self, packet: &[u8]) {
+        self.data.extend_from_slice(packet);
+        self.ends.push(self.data.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let p = &self.data[start..end];
+            start = end;
+            p
+        })
+    }
+}
+
+/// Binds the TCP listener (so a port clash fails start-up, not later).
+pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ListenerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ListenerError::Bind {
+            proto: "tcp",
+            addr,
+            source,
+        })
+}
+
+/// Binds the UDP socket with the requested receive buffer: statsd traffic is bursty (every
+/// client flushes on the same second) and the kernel buffer is what absorbs the burst.
+pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, ListenerError> {
+    let err = |source| ListenerError::Bind {
+        proto: "udp",
+        addr,
+        source,
+    };
+    let domain = socket2::Domain::for_address(addr);
+    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
+        .map_err(err)?;
+    if recv_buffer > 0 {
+        // best effort: the kernel silently caps it at rmem_max
+        let _ = sock.set_recv_buffer_size(recv_buffer);
+    }
+    sock.set_nonblocking(true).map_err(err)?;
+    sock.bind(&addr.into()).map_err(err)?;
+    UdpSocket::from_std(sock.into()).map_err(err)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// etsy's flush time: `Math.round(Date.now() / 1000)`.
+fn flush_ts() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_millis() as i64 + 500) / 1000)
+        .unwrap_or(0)
+}
+
+/// Runs the statsd listeners and the aggregator until `shutdown` flips (or its sender is
+/// dropped), then flushes once more. Either socket may be absent. Returns when the last
+/// flush has been handed to `out` (or `out` is closed).
+pub async fn run(
+    settings: StatsdSettings,
+    udp: Option<UdpSocket>,
+    tcp: Option<TcpListener>,
+    out: mpsc::Sender<Vec<MetricPoint>>,
+    counters: Arc<Counters>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (tx, mut rx) = mpsc::channel::<Packets>(settings.queue_capacity.max(1));
+    let mut readers = tokio::task::JoinSet::new();
+    if let Some(sock) = udp {
+        readers.spawn(serve_udp(
+            sock,
+            tx.clone(),
+            counters.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(listener) = tcp {
+        readers.spawn(serve_tcp(
+            listener,
+            tx.clone(),
+            settings.clone(),
+            counters.clone(),
+            shutdown.clone(),
+        ));
+    }
+    drop(tx);
+
+    let interval_ms = settings.flush_interval_ms.max(1);
+    let mut agg = Aggregator::new(settings, now_secs());
+    let period = Duration::from_millis(interval_ms);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closed = false;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        tokio::select! {
+            p = rx.recv(), if !closed => match p {
+                Some(p) => ingest(&mut agg, &p, &counters),
+                None => closed = true,
+            },
+            _ = ticker.tick() => {
+                if !send(&mut agg, interval_ms, &out, &counters).await {
+                    return;
+                }
+            }
+            r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { break },
+        }
+    }
+    // readers stop on the same signal; wait for them so nothing read is left behind
+    while readers.join_next().await.is_some() {}
+    while let Ok(p) = rx.try_recv() {
+        ingest(&mut agg, &p, &counters);
+    }
+    send(&mut agg, interval_ms, &out, &counters).await;
+}
+
+fn ingest(agg: &mut Aggregator, packets: &Packets, counters: &Counters) {
+    let mut bad = 0;
+    for p in packets.iter() {
+        bad += agg.ingest(p);
+    }
+    if bad > 0 {
+        counters.statsd_bad_lines.fetch_add(bad, Ordering::Relaxed);
+    }
+}
+
+/// One flush into `out`; false when the consumer is gone.
+async fn send(
+    agg: &mut Aggregator,
+    interval_ms: u64,
+    out: &mpsc::Sender<Vec<MetricPoint>>,
+    counters: &Counters,
+) -> bool {
+    let points = agg.flush(flush_ts(), interval_ms);
+    counters
+        .statsd_points_flushed
+        .fetch_add(points.len() as u64, Ordering::Relaxed);
+    out.send(points).await.is_ok()
+}
+
+/// Receives datagrams until shutdown; one datagram is one packet, as in etsy.
+async fn serve_udp(
+    socket: UdpSocket,
+    tx: mpsc::Sender<Packets>,
+    counters: Arc<Counters>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.changed() => return,
+            r = socket.recv_from(&mut buf) => r,
+        };
+        let mut batch = Packets::default();
+        let mut next = first;
+        loop {
+            match next {
+                Ok((n, _peer)) => batch.push(&buf[..n]),
+                Err(e) => tracing::debug!("statsd udp recv failed: {e}"),
+            }
+            if batch.ends.len() >= 256 {
+                break;
+            }
+            next = match socket.try_recv_from(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                r => r,
+            };
+        }
+        let n = batch.ends.len() as u64;
+        if n == 0 {
+            continue;
+        }
+        counters.statsd_udp_received.fetch_add(n, Ordering::Relaxed);
+        match tx.try_send(batch) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                counters.statsd_udp_dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+    }
+}
+
+/// Accepts TCP connections until shutdown; each connection gets its own reader task.
+async fn serve_tcp(
+    listener: TcpListener,
+    tx: mpsc::Sender<Packets>,
+    settings: StatsdSettings,
+    counters: Arc<Counters>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning
+                tracing::warn!("statsd tcp accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            counters.statsd_tcp_refused.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        counters
+            .statsd_tcp_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let (tx, counters, shutdown) = (tx.clone(), counters.clone(), shutdown.clone());
+        let max_line = settings.max_line_length.max(1);
+        conns.spawn(async move {
+            read_connection(stream, peer, tx, max_line, &counters, shutdown).await;
+            drop(permit);
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+}
+
+/// Reads one newline-delimited connection. As etsy's TCP server does, what one read delivered
+/// up to its last newline is one packet; a trailing unterminated line is kept for the next
+/// read, and taken as it is at EOF or shutdown.
+async fn read_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    tx: mpsc::Sender<Packets>,
+    max_line: usize,
+    counters: &Counters,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut eof = false;
+    while !eof {
+        if buf.capacity() - buf.len() < 16 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => eof = true,
+            r = stream.read_buf(&mut buf) => match r {
+                Ok(0) => eof = true,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!("statsd tcp read from {peer} failed: {e}");
+                    eof = true;
+                }
+            },
+        }
+        let end = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None if buf.len() > max_line => {
+                    counters.statsd_tcp_overlong.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "closing statsd connection from {peer}: line over {max_line} bytes"
+                    );
+                    return;
+                }
+                None => 0,
+            }
+        };
+        if end == 0 {
+            continue;
+        }
+        let chunk = buf.split_to(end);
+        let mut batch = Packets::default();
+        batch.push(&chunk);
+        counters.statsd_tcp_received.fetch_add(1, Ordering::Relaxed);
+        if tx.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn names(points: &[MetricPoint]) -> Vec<&str> {
+        points.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    fn value(points: &[MetricPoint], name: &str) -> Option<f64> {
+        points.iter().find(|p| p.name == name).map(|p| p.value)
+    }
+
+    #[tokio::test]
+    async fn udp_and_tcp_feed_one_aggregator_and_flush_at_shutdown() {
+        let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 1 << 20).unwrap();
+        let udp_addr = udp.local_addr().unwrap();
+        let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let tcp_addr = tcp.local_addr().unwrap();
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let counters = Arc::new(Counters::default());
+        let settings = StatsdSettings {
+            flush_interval_ms: 3_600_000,
+            ..StatsdSettings::default()
+        };
+        let task = tokio::spawn(run(
+            settings,
+            Some(udp),
+            Some(tcp),
+            out_tx,
+            counters.clone(),
+            stop_rx,
+        ));
+
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.send_to(b"u.c:2|c\nu.c:3|c", udp_addr).unwrap();
+        let mut conn = TcpStream::connect(tcp_addr).await.unwrap();
+        conn.write_all(b"t.c:5|c\nt.g:7|g\nt.tail:1|c")
+            .await
+            .unwrap();
+        conn.shutdown().await.unwrap();
+        // wait until both arrived, then stop
+        for _ in 0..200 {
+            if counters.statsd_udp_received.load(Ordering::Relaxed) == 1
+                && counters.statsd_tcp_received.load(Ordering::Relaxed) >= 2
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        let points = out_rx.recv().await.unwrap();
+        assert_eq!(
+            value(&points, "stats_counts.u.c"),
+            Some(5.0),
+            "{:?}",
+            names(&points)
+        );
+        assert_eq!(value(&points, "stats_counts.t.c"), Some(5.0));
+        assert_eq!(value(&points, "stats_counts.t.tail"), Some(1.0));
+        assert_eq!(value(&points, "stats.gauges.t.g"), Some(7.0));
+    }
+
+    #[tokio::test]
+    async fn flushes_on_the_interval() {
+        let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 0).unwrap();
+        let addr = udp.local_addr().unwrap();
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let settings = StatsdSettings {
+            flush_interval_ms: 100,
+            ..StatsdSettings::default()
+        };
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(settings, Some(udp), None, out_tx, counters, stop_rx));
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.send_to(b"x:1|c", addr).unwrap();
+        let mut total = 0.0;
+        for _ in 0..3 {
+            let points = tokio::time::timeout(Duration::from_secs(5), out_rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            total += value(&points, "stats_counts.x").unwrap_or(0.0);
+        }
+        assert_eq!(total, 1.0);
+    }
+
+    /// Load test, not a check: `cargo test --release --lib statsd_udp_end_to_end --
+    /// --ignored --nocapture`. One sender thread sends 2 s of single-metric packets as fast
+    /// as it can; prints what was sent, what the aggregator counted and what was dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn statsd_udp_end_to_end() {
+        for per_packet in [1usize, 10] {
+            let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 32 << 20).unwrap();
+            let addr = udp.local_addr().unwrap();
+            let (out_tx, mut out_rx) = mpsc::channel(16);
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let counters = Arc::new(Counters::default());
+            let settings = StatsdSettings {
+                flush_interval_ms: 3_600_000,
+                ..StatsdSettings::default()
+            };
+            let task = tokio::spawn(run(
+                settings,
+                Some(udp),
+                None,
+                out_tx,
+                counters.clone(),
+                stop_rx,
+            ));
+            let sender = std::thread::spawn(move || {
+                let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                let packets: Vec<Vec<u8>> = (0..1000)
+                    .map(|i| {
+                        (0..per_packet)
+                            .map(|j| format!("load.k{}:1|c", (i * per_packet + j) % 1000))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            .into_bytes()
+                    })
+                    .collect();
+                let start = std::time::Instant::now();
+                let mut sent = 0u64;
+                while start.elapsed() < Duration::from_secs(2) {
+                    for p in &packets {
+                        if client.send_to(p, addr).is_ok() {
+                            sent += 1;
+                        }
+                    }
+                }
+                (sent, start.elapsed().as_secs_f64())
+            });
+            let (sent, secs) = tokio::task::spawn_blocking(move || sender.join().unwrap())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stop_tx.send(true).unwrap();
+            task.await.unwrap();
+            let points = out_rx.recv().await.unwrap();
+            let got = value(&points, "stats_counts.statsd.packets_received").unwrap_or(0.0);
+            let dropped = counters.statsd_udp_dropped.load(Ordering::Relaxed);
+            println!(
+                "{per_packet}-metric packets: sent {:.0}/s, aggregated {:.0}/s ({:.0} metrics/s), loss {:.2}% (queue drops {dropped})",
+                sent as f64 / secs,
+                got / secs,
+                got * per_packet as f64 / secs,
+                100.0 * (1.0 - got / sent as f64)
+            );
+        }
+    }
+}
