@@ -104,22 +104,61 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     }
     // the listeners hold the only senders now: when they finish, the pipeline drains
     drop(raw_tx);
-    for (name, l) in [("statsd", cfg.statsd.listen), ("carbon", cfg.carbon.listen)] {
-        if l.addr().is_some() {
-            tracing::debug!("{name} ingest is not built yet; the address is reserved");
-        }
-    }
 
-    // Monit's metric points: there is no metrics store on this branch yet, so a drain task
-    // counts and discards them. // replaced by the metrics store
+    // Metric points from statsd flushes, Graphite plaintext and Monit reports share one
+    // bounded channel into the metrics writer.
     let (points_tx, mut points_rx) = mpsc::channel::<Vec<MetricPoint>>(cfg.logs.channel_batches);
+    // replaced by the metrics store
     let points_drain = tokio::spawn(async move {
         let mut n = 0u64;
         while let Some(batch) = points_rx.recv().await {
             n += batch.len() as u64;
         }
-        tracing::debug!("discarded {n} monit metric points (no metrics store yet)");
+        tracing::debug!("discarded {n} metric points (no metrics store yet)");
     });
+    if let Some(addr) = cfg.carbon.listen.addr() {
+        let carbon_settings = crate::ingest::carbon::listener::CarbonSettings {
+            max_connections: cfg.syslog.max_connections,
+            udp_recv_buffer: cfg.syslog.udp_recv_buffer,
+        };
+        let l = listener::bind_tcp(addr).await?;
+        tracing::info!("graphite plaintext tcp on {}", l.local_addr()?);
+        tasks.spawn(crate::ingest::carbon::listener::serve_tcp(
+            l,
+            points_tx.clone(),
+            carbon_settings.clone(),
+            counters.clone(),
+            stop_rx.clone(),
+        ));
+        let u = listener::bind_udp(addr, carbon_settings.udp_recv_buffer)?;
+        tracing::info!("graphite plaintext udp on {}", u.local_addr()?);
+        tasks.spawn(crate::ingest::carbon::listener::serve_udp(
+            u,
+            points_tx.clone(),
+            counters.clone(),
+            stop_rx.clone(),
+        ));
+    }
+    if let Some(addr) = cfg.statsd.listen.addr() {
+        use crate::ingest::statsd::listener as statsd;
+        let udp = statsd::bind_udp(addr, cfg.statsd.udp_recv_buffer)?;
+        tracing::info!("statsd udp on {}", udp.local_addr()?);
+        let tcp = if cfg.statsd.tcp {
+            let t = statsd::bind_tcp(addr).await?;
+            tracing::info!("statsd tcp on {}", t.local_addr()?);
+            Some(t)
+        } else {
+            None
+        };
+        tasks.spawn(statsd::run(
+            cfg.statsd.clone(),
+            Some(udp),
+            tcp,
+            points_tx.clone(),
+            counters.clone(),
+            stop_rx.clone(),
+        ));
+    }
 
     let ready = Arc::new(AtomicBool::new(false));
     let mut http_task = None;

@@ -71,7 +71,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub http: HttpConfig,
     pub syslog: SyslogConfig,
-    pub statsd: ListenerOnly,
+    /// statsd listeners and etsy's aggregation options (see `StatsdSettings`).
+    pub statsd: crate::ingest::statsd::aggregate::StatsdSettings,
     pub carbon: ListenerOnly,
     pub logs: LogsConfig,
     pub monit: MonitConfig,
@@ -83,9 +84,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             http: HttpConfig::default(),
             syslog: SyslogConfig::default(),
-            statsd: ListenerOnly {
-                listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 8125))),
-            },
+            statsd: crate::ingest::statsd::aggregate::StatsdSettings::default(),
             carbon: ListenerOnly {
                 listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 2003))),
             },

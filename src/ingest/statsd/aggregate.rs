@@ -19,8 +19,14 @@ use super::parser::{self, Line, MetricKind};
 use crate::model::MetricPoint;
 
 /// etsy's options that change names or values, with etsy's defaults, plus the listeners'.
-#[derive(Debug, Clone, PartialEq)]
+/// This is also the config file's `[statsd]` table (same names in snake_case).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StatsdSettings {
+    /// Address for UDP (and TCP when `tcp`), or `off`.
+    pub listen: crate::config::Listen,
+    /// Also accept newline-delimited statsd over TCP on the same port.
+    pub tcp: bool,
     /// `flushInterval`: how often the aggregator flushes; rates are per second of it.
     pub flush_interval_ms: u64,
     /// `percentThreshold`: one set of `*_<pct>` timer stats per entry; negative entries give
@@ -75,6 +81,8 @@ pub struct StatsdSettings {
 impl Default for StatsdSettings {
     fn default() -> Self {
         StatsdSettings {
+            listen: crate::config::Listen::On(std::net::SocketAddr::from(([0, 0, 0, 0], 8125))),
+            tcp: true,
             flush_interval_ms: 10_000,
             percent_threshold: vec![90.0],
             legacy_namespace: true,
