@@ -1,0 +1,3 @@
+//! The metric store (work in progress).
+pub mod chunk;
+pub mod retention;
