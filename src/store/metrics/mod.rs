@@ -1,10 +1,49 @@
-//! The metric store (work in progress).
+//! The metric store: a small engine shaped like Prometheus' TSDB, answering with whisper's
+//! semantics so Graphite clients see what carbon would have shown them.
+//!
+//! ```text
+//! write ─► series index (new names) ─► WAL (fsync every `wal_sync`) ─► head (per series, per slot)
+//!                                                                        │ every 2 h or on flush
+//!                                                                        ▼
+//!                                blocks/<seq>/ {chunks, index}: finest slots + rollups per archive
+//! ```
+//!
+//! Each series resolves, by name, to the archives of `storage-schemas.conf` and the method and
+//! xFilesFactor of `storage-aggregation.conf` (see [`retention`]). A point is stored in its slot
+//! (`timestamp - timestamp % step` at the finest step); a later write to the same slot wins,
+//! across the head and across blocks, because newer blocks override older ones. Coarser
+//! archives are derived as whisper derives them, each from the next finer one with the
+//! series' method and xFilesFactor: on the fly for slots the head touches, and persisted into
+//! the block when the head is cut, so they outlive the finer data. Retention drops whole
+//! chunks (and whole blocks) once past their archive's retention.
+//!
+//! Locking is one mutex over the engine: writes are short (a WAL append and map inserts), the
+//! fsync happens outside the lock on a background thread, and reads of blocks are positional.
+//! All calls block; the integrator runs them on blocking threads.
+
+pub mod block;
 pub mod chunk;
+pub mod head;
 pub mod index;
 pub mod retention;
 pub mod wal;
 
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::model::MetricPoint;
+use block::{Block, Column};
+use head::Head;
+use index::SeriesIndex;
+use retention::{Aggregations, Schemas, SeriesRules};
+use wal::{Record, Wal};
 
 /// Errors of the metric store.
 #[derive(Debug, thiserror::Error)]
@@ -28,5 +67,499 @@ impl MetricsError {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// What a read returns, as whisper's fetch: slots `start, start + step, …` up to `end`
+/// (exclusive), `None` where nothing was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+}
+
+/// The narrow interface the rest of telltale uses, so a ClickHouse (GraphiteMergeTree)
+/// backend can stand in for the embedded engine later.
+pub trait MetricsBackend: Send + Sync {
+    /// Stores points; a new name always creates its series (no drop, no throttle).
+    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError>;
+    /// Whisper's fetch of `[from, until]` as of `now` (epoch seconds): `None` for an unknown
+    /// series or a range wholly outside retention or in the future.
+    fn read(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError>;
+    /// Graphite's metrics/find: `(path, is_leaf)` at the pattern's depth.
+    fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
+    /// Series names matching a glob.
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError>;
+    /// Makes everything written so far durable in a block and empties the WAL.
+    fn flush(&self) -> Result<(), MetricsError>;
+}
+
+/// Head data older than this (wall clock since the last cut) is cut into a block.
+const CUT_EVERY: Duration = Duration::from_secs(2 * 3600);
+/// A head holding this many slots is cut whatever its age, bounding memory.
+const MAX_HEAD_POINTS: usize = 8 << 20;
+
+struct Inner {
+    root: PathBuf,
+    schemas: Schemas,
+    aggregations: Aggregations,
+    index: SeriesIndex,
+    /// Resolved rules by series id, fixed when the series is first seen in this process.
+    rules: Vec<SeriesRules>,
+    wal: Wal,
+    head: Head,
+    /// Ascending `seq`: later blocks override earlier ones slot by slot.
+    blocks: Vec<Block>,
+    next_seq: u64,
+    last_cut: Instant,
+}
+
+/// The embedded engine; see the module documentation.
+pub struct MetricStore {
+    inner: Arc<Mutex<Inner>>,
+    /// `true` asks the sync thread to stop; the condvar wakes it early.
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+    /// `wal_sync == 0`: fsync on every write instead of on a timer.
+    sync_each_write: bool,
+    /// Set by tests to drop like a crash: no final fsync.
+    crashed: AtomicBool,
+}
+
+fn slot(t: i64, step: i64) -> i64 {
+    t - t.rem_euclid(step)
+}
+
+impl Inner {
+    fn rules_for(&self, sid: u32) -> Option<&SeriesRules> {
+        self.rules.get(sid as usize)
+    }
+
+    fn register(&mut self, sid: u32, name: &str) {
+        if sid as usize == self.rules.len() {
+            let r = retention::resolve(&self.schemas, &self.aggregations, name);
+            self.rules.push(r);
+        }
+    }
+
+    /// Values of `sid` at archive `level` for slots in `[start, end)`: blocks in order, then
+    /// the head (finest level) or rollups of the slots the head touches (coarser levels).
+    fn level_range(
+        &self,
+        sid: u32,
+        level: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<BTreeMap<i64, f64>, MetricsError> {
+        let mut out = BTreeMap::new();
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(out);
+        };
+        let (Some(archive), Ok(lvl)) = (rules.archives.get(level), u8::try_from(level)) else {
+            return Ok(out);
+        };
+        if end <= start {
+            return Ok(out);
+        }
+        for b in &self.blocks {
+            match b.entries.get(&(sid, lvl)) {
+                Some(e) if e.max_t >= start && e.min_t < end => {}
+                _ => continue,
+            }
+            for (t, v) in b.read(sid, lvl)? {
+                if (start..end).contains(&t) {
+                    out.insert(t, v);
+                }
+            }
+        }
+        if level == 0 {
+            out.extend(self.head.range(sid, start, end));
+        } else if let Some(m) = self.head.series.get(&sid) {
+            let touched: BTreeSet<i64> = m
+                .keys()
+                .map(|&t| slot(t, archive.step))
+                .filter(|t| (start..end).contains(t))
+                .collect();
+            out.extend(self.rollups(sid, level, &touched)?);
+        }
+        Ok(out)
+    }
+
+    /// Whisper's propagation: each slot of `level` from the `level - 1` slots under it.
+    fn rollups(
+        &self,
+        sid: u32,
+        level: usize,
+        slots: &BTreeSet<i64>,
+    ) -> Result<Vec<(i64, f64)>, MetricsError> {
+        let (Some(rules), Some(&lo), Some(&hi)) =
+            (self.rules_for(sid), slots.first(), slots.last())
+        else {
+            return Ok(Vec::new());
+        };
+        let (Some(fine), Some(coarse)) = (
+            rules.archives.get(level.wrapping_sub(1)),
+            rules.archives.get(level),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let finer = self.level_range(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
+        let n = coarse.step / fine.step;
+        let mut out = Vec::with_capacity(slots.len());
+        let mut vals = Vec::with_capacity(n as usize);
+        for &s in slots {
+            vals.clear();
+            vals.extend((0..n).map(|i| finer.get(&(s + i * fine.step)).copied()));
+            if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
+                out.push((s, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cuts the head into block `next_seq` (finest slots plus the rollups they change), then
+    /// rotates the WAL: everything it held is now in the block.
+    fn cut(&mut self) -> Result<(), MetricsError> {
+        self.last_cut = Instant::now();
+        if self.head.is_empty() {
+            return Ok(());
+        }
+        let mut sids: Vec<u32> = self.head.series.keys().copied().collect();
+        sids.sort_unstable();
+        let mut cols: Vec<Column> = Vec::new();
+        for sid in sids {
+            let Some(m) = self.head.series.get(&sid) else {
+                continue;
+            };
+            cols.push((sid, 0, m.iter().map(|(&t, &v)| (t, v)).collect()));
+            let levels = self.rules_for(sid).map_or(0, |r| r.archives.len());
+            for level in 1..levels.min(256) {
+                let step = self.rules[sid as usize].archives[level].step;
+                let touched: BTreeSet<i64> = m.keys().map(|&t| slot(t, step)).collect();
+                cols.push((sid, level as u8, self.rollups(sid, level, &touched)?));
+            }
+        }
+        self.index.sync()?;
+        let block = Block::write(&self.root.join("blocks"), self.next_seq, &cols)?;
+        self.blocks.push(block);
+        self.next_seq += 1;
+        self.wal.rotate()?;
+        self.head.clear();
+        Ok(())
+    }
+
+    fn apply_retention(&mut self, now: i64) -> Result<usize, MetricsError> {
+        let mut changed = 0;
+        let mut i = 0;
+        while i < self.blocks.len() {
+            let b = &self.blocks[i];
+            let keep = |&(sid, level): &(u32, u8)| -> Option<i64> {
+                let a = self.rules_for(sid)?.archives.get(level as usize)?;
+                Some(now.saturating_sub(a.retention()))
+            };
+            let mut cols = Vec::new();
+            let mut dropped = false;
+            let mut keys: Vec<(u32, u8)> = b.entries.keys().copied().collect();
+            keys.sort_unstable();
+            for key in keys {
+                let e = b.entries[&key];
+                match keep(&key) {
+                    Some(oldest) if e.min_t >= oldest => cols.push((key.0, key.1, None)),
+                    Some(oldest) if e.max_t >= oldest => {
+                        let pts: Vec<(i64, f64)> = b
+                            .read(key.0, key.1)?
+                            .into_iter()
+                            .filter(|p| p.0 >= oldest)
+                            .collect();
+                        dropped = true;
+                        cols.push((key.0, key.1, Some(pts)));
+                    }
+                    _ => dropped = true,
+                }
+            }
+            if !dropped {
+                i += 1;
+                continue;
+            }
+            changed += 1;
+            if cols.is_empty() {
+                std::fs::remove_dir_all(&b.dir).map_err(|e| MetricsError::io(&b.dir, e))?;
+                self.blocks.remove(i);
+                continue;
+            }
+            let cols: Vec<Column> = cols
+                .into_iter()
+                .map(|(sid, level, pts)| match pts {
+                    Some(p) => Ok((sid, level, p)),
+                    None => Ok((sid, level, b.read(sid, level)?)),
+                })
+                .collect::<Result<_, MetricsError>>()?;
+            let seq = b.seq;
+            self.blocks[i] = Block::write(&self.root.join("blocks"), seq, &cols)?;
+            i += 1;
+        }
+        Ok(changed)
+    }
+}
+
+impl MetricStore {
+    /// Opens (creating if needed) `<data_dir>/metrics`: loads the series index and blocks,
+    /// replays the WAL into the head and starts the thread that fsyncs the WAL every
+    /// `wal_sync` (zero: every write is fsynced before it returns).
+    pub fn open(
+        data_dir: &Path,
+        schemas: Schemas,
+        aggregations: Aggregations,
+        wal_sync: Duration,
+    ) -> Result<MetricStore, MetricsError> {
+        let root = data_dir.join("metrics");
+        std::fs::create_dir_all(&root).map_err(|e| MetricsError::io(&root, e))?;
+        let index = SeriesIndex::open(&root.join("series"))?;
+        let blocks = block::open_all(&root.join("blocks"))?;
+        let next_seq = blocks.last().map_or(1, |b| b.seq + 1);
+        let (wal, records) = Wal::open(&root.join("wal"))?;
+        let mut inner = Inner {
+            root,
+            schemas,
+            aggregations,
+            index,
+            rules: Vec::new(),
+            wal,
+            head: Head::default(),
+            blocks,
+            next_seq,
+            last_cut: Instant::now(),
+        };
+        for sid in 0..inner.index.len() as u32 {
+            let name = inner.index.name(sid).unwrap_or_default().to_string();
+            inner.register(sid, &name);
+        }
+        for rec in records {
+            match rec {
+                Record::Series { id, name } => {
+                    inner.index.insert_as(id, &name)?;
+                    inner.register(id, &name);
+                }
+                Record::Points(pts) => {
+                    for (sid, t, v) in pts {
+                        let Some(r) = inner.rules_for(sid) else {
+                            tracing::warn!(sid, "wal: point for an unknown series skipped");
+                            continue;
+                        };
+                        let s = slot(t, r.archives[0].step);
+                        inner.head.insert(sid, s, v);
+                    }
+                }
+            }
+        }
+        let inner = Arc::new(Mutex::new(inner));
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let interval = if wal_sync.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            wal_sync
+        };
+        let syncer = {
+            let (inner, stop) = (inner.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("metrics-wal-sync".into())
+                .spawn(move || sync_loop(&inner, &stop, interval))
+                .map_err(|e| MetricsError::io(data_dir, e))?
+        };
+        Ok(MetricStore {
+            inner,
+            stop,
+            syncer: Mutex::new(Some(syncer)),
+            sync_each_write: wal_sync.is_zero(),
+            crashed: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, MetricsError> {
+        self.inner.lock().map_err(|_| MetricsError::Poisoned)
+    }
+
+    /// Deletes data past each archive's retention as of `now`: whole blocks when nothing in
+    /// them is retained, otherwise the block is rewritten without the expired chunks.
+    /// Returns how many blocks changed. The integrator calls this periodically.
+    pub fn apply_retention(&self, now: i64) -> Result<usize, MetricsError> {
+        self.lock()?.apply_retention(now)
+    }
+
+    /// fsyncs the WAL now.
+    pub fn sync(&self) -> Result<(), MetricsError> {
+        self.lock()?.wal.sync()
+    }
+
+    /// Flushes the head into a block and stops the sync thread.
+    pub fn close(self) -> Result<(), MetricsError> {
+        self.flush()
+    }
+
+    /// Number of series known.
+    pub fn series_count(&self) -> Result<usize, MetricsError> {
+        Ok(self.lock()?.index.len())
+    }
+
+    /// Drops like `kill -9` would: no flush, no final fsync.
+    #[cfg(test)]
+    pub(crate) fn crash(self) {
+        self.crashed.store(true, Ordering::SeqCst);
+    }
+}
+
+fn sync_loop(inner: &Mutex<Inner>, stop: &(Mutex<bool>, Condvar), interval: Duration) {
+    let (flag, cv) = stop;
+    loop {
+        let Ok(guard) = flag.lock() else { return };
+        let Ok((guard, _)) = cv.wait_timeout_while(guard, interval, |stopped| !*stopped) else {
+            return;
+        };
+        if *guard {
+            return;
+        }
+        drop(guard);
+        let handle = {
+            let Ok(mut g) = inner.lock() else { return };
+            if g.last_cut.elapsed() >= CUT_EVERY
+                && let Err(e) = g.cut()
+            {
+                tracing::error!(error = %e, "metrics: cutting the head into a block failed");
+            }
+            g.wal.take_sync_handle()
+        };
+        match handle {
+            Ok(Some((file, path))) => {
+                if let Err(e) = file.sync_data() {
+                    tracing::error!(path = %path.display(), error = %e, "metrics: wal fsync failed");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "metrics: wal fsync failed"),
+        }
+    }
+}
+
+impl Drop for MetricStore {
+    fn drop(&mut self) {
+        if let Ok(mut stopped) = self.stop.0.lock() {
+            *stopped = true;
+            self.stop.1.notify_all();
+        }
+        if let Some(h) = self.syncer.lock().ok().and_then(|mut s| s.take()) {
+            let _ = h.join();
+        }
+        if !self.crashed.load(Ordering::SeqCst)
+            && let Ok(mut g) = self.inner.lock()
+            && let Err(e) = g.wal.sync()
+        {
+            tracing::error!(error = %e, "metrics: final wal fsync failed");
+        }
+    }
+}
+
+impl MetricsBackend for MetricStore {
+    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut g = self.lock()?;
+        let inner = &mut *g;
+        let mut framed = Vec::new();
+        let mut slots = Vec::with_capacity(points.len());
+        for p in points {
+            let (sid, created) = inner.index.get_or_insert(&p.name)?;
+            if created {
+                inner.register(sid, &p.name);
+                wal::encode_series(sid, &p.name, &mut framed);
+            }
+            let step = inner.rules[sid as usize].archives[0].step;
+            slots.push((sid, slot(p.timestamp, step), p.value));
+        }
+        wal::encode_points(&slots, &mut framed);
+        inner.wal.append(&framed)?;
+        if self.sync_each_write {
+            inner.wal.sync()?;
+        }
+        for (sid, t, v) in slots {
+            inner.head.insert(sid, t, v);
+        }
+        if inner.head.points >= MAX_HEAD_POINTS {
+            inner.cut()?;
+        }
+        Ok(())
+    }
+
+    fn read(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError> {
+        let g = self.lock()?;
+        let Some(sid) = g.index.get(name) else {
+            return Ok(None);
+        };
+        let Some(rules) = g.rules_for(sid) else {
+            return Ok(None);
+        };
+        let max_retention = rules
+            .archives
+            .iter()
+            .map(|a| a.retention())
+            .max()
+            .unwrap_or(0);
+        let oldest = now.saturating_sub(max_retention);
+        if from > until || from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let diff = now - from;
+        let level = rules
+            .archives
+            .iter()
+            .position(|a| a.retention() >= diff)
+            .unwrap_or(rules.archives.len() - 1);
+        let step = rules.archives[level].step;
+        let start = slot(from, step) + step;
+        let mut end = slot(until, step) + step;
+        if start == end {
+            end += step;
+        }
+        let values = g.level_range(sid, level, start, end)?;
+        let n = ((end - start) / step) as usize;
+        let values = (0..n)
+            .map(|i| values.get(&(start + i as i64 * step)).copied())
+            .collect();
+        Ok(Some(Series {
+            start,
+            end,
+            step,
+            values,
+        }))
+    }
+
+    fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {
+        Ok(self.lock()?.index.find(pattern))
+    }
+
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError> {
+        Ok(self.lock()?.index.expand(pattern))
+    }
+
+    fn flush(&self) -> Result<(), MetricsError> {
+        let mut g = self.lock()?;
+        g.cut()?;
+        g.wal.sync()
     }
 }

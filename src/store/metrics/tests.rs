@@ -1,0 +1,344 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::retention::{Aggregations, Schemas};
+use super::{MetricStore, MetricsBackend, Series};
+use crate::model::MetricPoint;
+
+/// 2026-11-24T16:00:00Z, a multiple of every step used here.
+const T0: i64 = 1_795_536_000;
+
+const SCHEMAS: &str = "[all]\npattern = .*\nretentions = 10s:6m,1m:1h,10m:1d\n";
+const AGGREGATIONS: &str = "\
+[count]\npattern = \\.count$\nxFilesFactor = 0\naggregationMethod = sum\n\
+[upper]\npattern = \\.upper$\nxFilesFactor = 0\naggregationMethod = max\n\
+[lower]\npattern = \\.lower$\nxFilesFactor = 0\naggregationMethod = min\n\
+[default]\npattern = .*\nxFilesFactor = 0.5\naggregationMethod = average\n";
+
+fn open(dir: &Path, sync: Duration) -> MetricStore {
+    MetricStore::open(
+        dir,
+        Schemas::parse("schemas", SCHEMAS).unwrap(),
+        Aggregations::parse("aggregations", AGGREGATIONS).unwrap(),
+        sync,
+    )
+    .unwrap()
+}
+
+fn p(name: &str, timestamp: i64, value: f64) -> MetricPoint {
+    MetricPoint {
+        name: name.into(),
+        value,
+        timestamp,
+    }
+}
+
+fn values(s: &MetricStore, name: &str, from: i64, until: i64, now: i64) -> Series {
+    s.read(name, from, until, now).unwrap().unwrap()
+}
+
+#[test]
+fn finest_reads_align_as_whisper_gaps_are_none_and_the_last_write_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    s.write(&[
+        p("a.b", T0, 1.0),
+        p("a.b", T0 + 20, 3.0),
+        p("a.b", T0 + 29, 5.0),
+    ])
+    .unwrap();
+    // whisper: fromInterval = from - from % step + step, untilInterval likewise
+    let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
+    assert_eq!((r.start, r.end, r.step), (T0, T0 + 40, 10));
+    assert_eq!(r.values, vec![Some(1.0), None, Some(5.0), None]);
+    // an aligned `from` excludes its own slot, as in whisper
+    let r = values(&s, "a.b", T0, T0 + 30, T0 + 60);
+    assert_eq!(r.start, T0 + 10);
+    // zero-length range: the next slot
+    let r = values(&s, "a.b", T0 + 25, T0 + 25, T0 + 60);
+    assert_eq!((r.start, r.end), (T0 + 30, T0 + 40));
+    // future, beyond retention, inverted, unknown
+    assert!(s.read("a.b", T0 + 61, T0 + 90, T0 + 60).unwrap().is_none());
+    assert!(
+        s.read("a.b", T0 - 200_000, T0 - 100_000, T0)
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.read("a.b", T0 + 10, T0, T0 + 60).unwrap().is_none());
+    assert!(s.read("nope", T0, T0 + 10, T0 + 60).unwrap().is_none());
+    // an overwrite after a flush lands on top of the block
+    s.flush().unwrap();
+    s.write(&[p("a.b", T0 + 1, 7.0)]).unwrap();
+    let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
+    assert_eq!(r.values, vec![Some(7.0), None, Some(5.0), None]);
+    s.flush().unwrap();
+    s.write(&[p("a.b", T0 + 2, 8.0)]).unwrap();
+    drop(s);
+    let s = open(tmp.path(), Duration::from_secs(1));
+    let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
+    assert_eq!(r.values, vec![Some(8.0), None, Some(5.0), None]);
+}
+
+/// Two minutes of 10 s data: minute one has 3 of 6 slots, minute two 2 of 6.
+fn rollup_fixture(s: &MetricStore) {
+    for name in ["x.count", "x.upper", "x.lower", "x.mean"] {
+        s.write(&[
+            p(name, T0, 1.0),
+            p(name, T0 + 10, 4.0),
+            p(name, T0 + 50, 2.0),
+            p(name, T0 + 60, 10.0),
+            p(name, T0 + 110, -3.0),
+        ])
+        .unwrap();
+    }
+}
+
+fn check_rollups(s: &MetricStore) {
+    let now = T0 + 500; // from = T0 - 1: 501 s back is past 6m, within 1h: the 1 m archive
+    let minute = |name: &str| {
+        let r = values(s, name, T0 - 1, T0 + 119, now);
+        assert_eq!((r.start, r.end, r.step), (T0, T0 + 120, 60), "{name}");
+        r.values
+    };
+    assert_eq!(minute("x.count"), vec![Some(7.0), Some(7.0)]);
+    assert_eq!(minute("x.upper"), vec![Some(4.0), Some(10.0)]);
+    assert_eq!(minute("x.lower"), vec![Some(1.0), Some(-3.0)]);
+    // average with xFilesFactor 0.5: 3/6 passes, 2/6 is not written
+    assert_eq!(minute("x.mean"), vec![Some(7.0 / 3.0), None]);
+    // 10 m archive from the 1 m one: 2 of 10 minutes known
+    let now = T0 + 7200;
+    let r = values(s, "x.count", T0 - 1, T0 + 599, now);
+    assert_eq!((r.start, r.step), (T0, 600));
+    assert_eq!(r.values, vec![Some(14.0)]);
+    assert_eq!(
+        values(s, "x.upper", T0 - 1, T0 + 599, now).values,
+        vec![Some(10.0)]
+    );
+    assert_eq!(
+        values(s, "x.mean", T0 - 1, T0 + 599, now).values,
+        vec![None]
+    );
+}
+
+#[test]
+fn rollups_follow_whisper_from_the_head_from_blocks_and_after_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    rollup_fixture(&s);
+    check_rollups(&s);
+    s.flush().unwrap();
+    check_rollups(&s);
+    drop(s);
+    let s = open(tmp.path(), Duration::from_secs(1));
+    check_rollups(&s);
+    // a late point in a flushed minute recomputes that minute from all its slots
+    s.write(&[p("x.mean", T0 + 80, 5.0)]).unwrap();
+    let r = values(&s, "x.mean", T0 - 1, T0 + 119, T0 + 500);
+    assert_eq!(r.values, vec![Some(7.0 / 3.0), Some(4.0)]);
+    s.flush().unwrap();
+    let r = values(&s, "x.mean", T0 - 1, T0 + 119, T0 + 500);
+    assert_eq!(r.values, vec![Some(7.0 / 3.0), Some(4.0)]);
+}
+
+#[test]
+fn retention_deletes_expired_chunks_and_whole_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    rollup_fixture(&s);
+    s.flush().unwrap();
+    let blocks = tmp.path().join("metrics/blocks");
+    assert_eq!(std::fs::read_dir(&blocks).unwrap().count(), 1);
+    // past 6 minutes the 10 s data goes, the rollups stay
+    assert_eq!(s.apply_retention(T0 + 1000).unwrap(), 1);
+    assert_eq!(s.apply_retention(T0 + 1000).unwrap(), 0);
+    check_rollups(&s);
+    let r = values(&s, "x.count", T0 - 1, T0 + 30, T0 + 60);
+    assert_eq!(r.values, vec![None; 4]);
+    // past a day nothing is left
+    assert_eq!(s.apply_retention(T0 + 2 * 86_400).unwrap(), 1);
+    assert_eq!(std::fs::read_dir(&blocks).unwrap().count(), 0);
+    assert_eq!(
+        values(&s, "x.count", T0 - 1, T0 + 599, T0 + 7200).values,
+        vec![None]
+    );
+}
+
+#[test]
+fn find_and_expand_through_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    s.write(&[
+        p("web1.cpu0.user", T0, 1.0),
+        p("web1.cpu1.user", T0, 1.0),
+        p("web2.load", T0, 1.0),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.expand("web*.cpu[0-9].{user,sys}").unwrap(),
+        ["web1.cpu0.user", "web1.cpu1.user"]
+    );
+    assert_eq!(
+        s.find("web1.*").unwrap(),
+        vec![
+            ("web1.cpu0".to_string(), false),
+            ("web1.cpu1".to_string(), false)
+        ]
+    );
+    drop(s);
+    let s = open(tmp.path(), Duration::from_secs(1));
+    assert_eq!(
+        s.find("*.load").unwrap(),
+        vec![("web2.load".to_string(), true)]
+    );
+}
+
+fn wal_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("metrics/wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_crash_keeps_every_point_synced_before_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_millis(20));
+    let batch: Vec<MetricPoint> = (0..500)
+        .map(|i| p(&format!("host{}.m", i % 50), T0 + i * 10, i as f64))
+        .collect();
+    s.write(&batch).unwrap();
+    // the background thread fsyncs within the interval
+    std::thread::sleep(Duration::from_millis(200));
+    s.crash();
+    let s = open(tmp.path(), Duration::from_millis(20));
+    assert_eq!(s.series_count().unwrap(), 50);
+    for i in [0i64, 17, 499] {
+        let r = values(
+            &s,
+            &format!("host{}.m", i % 50),
+            T0 + i * 10 - 1,
+            T0 + i * 10,
+            T0 + i * 10,
+        );
+        assert_eq!(r.values, vec![Some(i as f64)], "{i}");
+    }
+    // a torn last record (a crash mid-write) loses that record only
+    s.write(&[p("late.series", T0, 42.0), p("host0.m", T0 + 5000, 1.0)])
+        .unwrap();
+    s.crash();
+    let wal = wal_files(tmp.path());
+    let last = wal.last().unwrap();
+    let len = std::fs::metadata(last).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .unwrap()
+        .set_len(len - 5)
+        .unwrap();
+    let s = open(tmp.path(), Duration::from_millis(20));
+    let r = values(&s, "host0.m", T0 + 4999, T0 + 5000, T0 + 5000);
+    assert_eq!(r.values, vec![None]);
+    // the series record before the torn points survived: the new series is never dropped
+    assert_eq!(s.expand("late.*").unwrap(), ["late.series"]);
+    assert_eq!(
+        values(&s, "host7.m", T0 + 69, T0 + 70, T0 + 70).values,
+        vec![Some(7.0)]
+    );
+    // and the store keeps working after the cut
+    s.write(&[p("host0.m", T0 + 5000, 2.0)]).unwrap();
+    s.crash();
+    let s = open(tmp.path(), Duration::from_millis(20));
+    assert_eq!(
+        values(&s, "host0.m", T0 + 4999, T0 + 5000, T0 + 5000).values,
+        vec![Some(2.0)]
+    );
+}
+
+#[test]
+fn a_crash_between_block_and_wal_rotation_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::ZERO);
+    s.write(&[p("a", T0, 1.0)]).unwrap();
+    let wal = std::fs::read(&wal_files(tmp.path())[0]).unwrap();
+    s.flush().unwrap();
+    s.crash();
+    // put the pre-flush wal back: replay duplicates what the block holds, harmlessly
+    std::fs::write(&wal_files(tmp.path())[0], wal).unwrap();
+    let s = open(tmp.path(), Duration::ZERO);
+    assert_eq!(values(&s, "a", T0 - 1, T0, T0).values, vec![Some(1.0)]);
+    s.flush().unwrap();
+    assert_eq!(values(&s, "a", T0 - 1, T0, T0).values, vec![Some(1.0)]);
+}
+
+#[test]
+fn concurrent_writers_never_drop_a_series() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(open(tmp.path(), Duration::from_millis(50)));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    s.write(&[p(&format!("t{t}.s{i}"), T0, i as f64)]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(s.series_count().unwrap(), 800);
+    assert_eq!(s.expand("t3.*").unwrap().len(), 200);
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/metrics-v1")
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// Format version 1 (series index, WAL, block) must stay readable by every later version.
+/// Regenerate only when the format deliberately changes, under a new version directory:
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::metrics::tests::frozen_fixture` (the
+/// filter must not also match the log store's fixture test).
+#[test]
+fn frozen_fixture_v1_stays_readable() {
+    let src = fixture_dir();
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(&src);
+        let s = open(&src, Duration::ZERO);
+        rollup_fixture(&s);
+        s.flush().unwrap();
+        // left in the wal only
+        s.write(&[p("x.count", T0 + 600, 0.5), p("tagged;dc=eu", T0, f64::NAN)])
+            .unwrap();
+        s.crash();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&src, tmp.path());
+    let s = open(tmp.path(), Duration::from_secs(1));
+    check_rollups(&s);
+    // 541 s back: the 1 m archive, the wal's point rolled up on the fly
+    let r = values(&s, "x.count", T0 + 59, T0 + 600, T0 + 600);
+    assert_eq!((r.start, r.step), (T0 + 60, 60));
+    assert_eq!(r.values[0], Some(7.0));
+    assert_eq!(r.values[r.values.len() - 1], Some(0.5));
+    let r = values(&s, "tagged;dc=eu", T0 - 1, T0, T0);
+    assert!(r.values[0].unwrap().is_nan());
+    assert_eq!(s.series_count().unwrap(), 5);
+}
