@@ -5,7 +5,8 @@
 //! - [`model`]: the types that cross stage boundaries (`RawMessage` → `LogRecord`)
 //! - [`ingest`]: listeners and wire protocols (syslog framing, RFC 3164, RFC 5424)
 //! - [`normalize`]: raw frames → records (header parse; rules later)
-//! - [`store`]: the log store (tantivy, one index per UTC day)
+//! - [`store`]: the log store (tantivy, one index per UTC day) and the metric store (WAL,
+//!   head, Gorilla chunks, blocks, whisper-style rollups)
 //! - [`query`]: the log query language and time expressions
 //! - [`http`]: the API router (transport only)
 //! - [`app`]: wiring, bounded channels, graceful shutdown
