@@ -342,3 +342,79 @@ fn frozen_fixture_v1_stays_readable() {
     assert!(r.values[0].unwrap().is_nan());
     assert_eq!(s.series_count().unwrap(), 5);
 }
+
+/// The same write stream as real whisper (python3-whisper 1.1.4, written live by
+/// `ingest-tests/fixtures/whisper-compare/generate.py`), flushed to blocks every 30 minutes,
+/// gives the same fetches: archive choice, alignment, gaps, overwrites and every
+/// aggregation method with its xFilesFactor.
+#[test]
+fn agrees_with_real_whisper() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("ingest-tests/fixtures/whisper-compare/whisper-compare.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let aggregations = "\
+[sum]\npattern = ^c\\.sum$\nxFilesFactor = 0\naggregationMethod = sum\n\
+[max]\npattern = ^c\\.max$\nxFilesFactor = 0\naggregationMethod = max\n\
+[min]\npattern = ^c\\.min$\nxFilesFactor = 0\naggregationMethod = min\n\
+[last]\npattern = ^c\\.last$\nxFilesFactor = 0.3\naggregationMethod = last\n\
+[avgzero]\npattern = ^c\\.avgzero$\nxFilesFactor = 0\naggregationMethod = avg_zero\n\
+[absmax]\npattern = ^c\\.absmax$\nxFilesFactor = 0.2\naggregationMethod = absmax\n\
+[avg]\npattern = .*\nxFilesFactor = 0.5\naggregationMethod = average\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let s = MetricStore::open(
+        tmp.path(),
+        Schemas::parse("schemas", SCHEMAS).unwrap(),
+        Aggregations::parse("aggregations", aggregations).unwrap(),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    let mut fetches = 0;
+    for ev in doc["events"].as_array().unwrap() {
+        if let Some(w) = ev.get("write") {
+            let w = w.as_array().unwrap();
+            let point = p(
+                w[0].as_str().unwrap(),
+                w[1].as_i64().unwrap(),
+                w[2].as_f64().unwrap(),
+            );
+            s.write(&[point]).unwrap();
+        } else if ev.get("flush").is_some() {
+            s.flush().unwrap();
+        } else if let Some(f) = ev.get("fetch") {
+            let f = f.as_array().unwrap();
+            let name = f[0].as_str().unwrap();
+            let [from, until, now] = [1, 2, 3].map(|i| f[i].as_i64().unwrap());
+            let got = s.read(name, from, until, now).unwrap();
+            let want = &ev["expect"];
+            let ctx = format!("{name} [{from}, {until}] at {now}");
+            if want.is_null() {
+                assert!(got.is_none(), "{ctx}: {got:?}");
+                continue;
+            }
+            let got = got.unwrap();
+            assert_eq!(
+                [got.start, got.end, got.step],
+                ["start", "end", "step"].map(|k| want[k].as_i64().unwrap()),
+                "{ctx}"
+            );
+            let want: Vec<Option<f64>> = want["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64())
+                .collect();
+            assert_eq!(got.values.len(), want.len(), "{ctx}");
+            for (i, (g, w)) in got.values.iter().zip(&want).enumerate() {
+                match (g, w) {
+                    (Some(g), Some(w)) => assert!(close(*g, *w), "{ctx} slot {i}: {g} vs {w}"),
+                    (None, None) => {}
+                    _ => panic!("{ctx} slot {i}: {g:?} vs {w:?}"),
+                }
+            }
+            fetches += 1;
+        }
+    }
+    assert_eq!(fetches, 288);
+}
