@@ -418,3 +418,77 @@ fn agrees_with_real_whisper() {
     }
     assert_eq!(fetches, 288);
 }
+
+/// The child half of [`kill_9_loses_nothing_acknowledged`]: writes batches until killed,
+/// printing how many batches `write` has returned for. Does nothing when run on its own.
+#[test]
+#[ignore = "run by kill_9_loses_nothing_acknowledged in a child process"]
+fn kill_9_child() {
+    use std::io::Write;
+    let Some(dir) = std::env::var_os("TELLTALE_KILL9_DIR") else {
+        return;
+    };
+    let s = open(Path::new(&dir), Duration::from_millis(100));
+    let mut out = std::io::stdout().lock();
+    for b in 0i64.. {
+        let batch: Vec<MetricPoint> = (0..100)
+            .map(|i| {
+                p(
+                    &format!("k9.s{}", (b * 100 + i) % 997),
+                    T0 + b * 10,
+                    (b * 100 + i) as f64,
+                )
+            })
+            .collect();
+        s.write(&batch).unwrap();
+        writeln!(out, "acked {b}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+/// A real SIGKILL in the middle of writing: every batch `write` returned for is there after
+/// reopening, and the store is writable again. (kill -9 keeps the page cache, so this proves
+/// replay and the torn-tail cut; the fsync interval bounds what a power loss could take.)
+#[test]
+fn kill_9_loses_nothing_acknowledged() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "store::metrics::tests::kill_9_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TELLTALE_KILL9_DIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = None;
+    for line in lines.by_ref() {
+        if let Some(b) = line.unwrap().strip_prefix("acked ") {
+            acked = Some(b.parse::<i64>().unwrap());
+            if acked >= Some(300) {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let acked = acked.expect("the child acknowledged nothing");
+    let s = open(tmp.path(), Duration::from_millis(100));
+    assert_eq!(s.series_count().unwrap(), 997);
+    for b in [0, acked / 2, acked] {
+        for i in [0, 57, 99] {
+            let n = b * 100 + i;
+            let t = T0 + b * 10;
+            let r = values(&s, &format!("k9.s{}", n % 997), t - 1, t, t);
+            assert_eq!(r.values, vec![Some(n as f64)], "batch {b} point {i}");
+        }
+    }
+    s.write(&[p("k9.after", T0, 1.0)]).unwrap();
+    s.flush().unwrap();
+}
