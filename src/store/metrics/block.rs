@@ -35,6 +35,8 @@ pub struct Block {
     pub min_t: i64,
     pub max_t: i64,
     pub entries: HashMap<(u32, u8), Entry>,
+    /// Bytes of the chunks file.
+    pub size: u64,
     chunks: File,
 }
 
@@ -60,42 +62,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), MetricsError> {
 
 impl Block {
     /// Writes a block `seq` under `root` from columns (empty ones are skipped), replacing a
-    /// block of the same `seq` (retention rewrites blocks in place to keep their order).
+    /// block of the same `seq` (retention and compaction rewrite blocks in place to keep their
+    /// order).
     pub fn write(root: &Path, seq: u64, columns: &[Column]) -> Result<Block, MetricsError> {
-        let tmp = root.join(format!(".tmp-{seq:010}"));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| MetricsError::io(&tmp, e))?;
-        let mut chunks = CHUNKS_MAGIC.to_vec();
-        let mut index = INDEX_MAGIC.to_vec();
-        let live: Vec<&Column> = columns.iter().filter(|c| !c.2.is_empty()).collect();
-        index.extend_from_slice(&(live.len() as u32).to_le_bytes());
-        for (sid, level, points) in live {
-            let enc = chunk::encode(points);
-            let (min_t, max_t) = (points[0].0, points[points.len() - 1].0);
-            index.extend_from_slice(&sid.to_le_bytes());
-            index.push(*level);
-            index.extend_from_slice(&min_t.to_le_bytes());
-            index.extend_from_slice(&max_t.to_le_bytes());
-            index.extend_from_slice(&(chunks.len() as u64).to_le_bytes());
-            index.extend_from_slice(&(enc.len() as u32).to_le_bytes());
-            chunks.extend_from_slice(&enc);
-            chunks.extend_from_slice(&crc32fast::hash(&enc).to_le_bytes());
+        let mut w = BlockWriter::new(root, seq)?;
+        for (sid, level, points) in columns {
+            w.add(*sid, *level, points)?;
         }
-        index.extend_from_slice(&crc32fast::hash(&index).to_le_bytes());
-        write_file(&tmp.join("chunks"), &chunks)?;
-        write_file(&tmp.join("index"), &index)?;
-        sync_dir(&tmp)?;
-        let dir = block_dir(root, seq);
-        let old = root.join(format!(".old-{seq:010}"));
-        if dir.exists() {
-            std::fs::rename(&dir, &old).map_err(|e| MetricsError::io(&dir, e))?;
-        }
-        std::fs::rename(&tmp, &dir).map_err(|e| MetricsError::io(&dir, e))?;
-        sync_dir(root)?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| MetricsError::io(&old, e))?;
-        }
-        Block::open(&dir, seq)
+        w.finish()
     }
 
     pub fn open(dir: &Path, seq: u64) -> Result<Block, MetricsError> {
@@ -133,7 +107,12 @@ impl Block {
         }
         let cpath = dir.join("chunks");
         let chunks = File::open(&cpath).map_err(|e| MetricsError::io(&cpath, e))?;
+        let size = chunks
+            .metadata()
+            .map_err(|e| MetricsError::io(&cpath, e))?
+            .len();
         Ok(Block {
+            size,
             seq,
             dir: dir.to_path_buf(),
             min_t,
@@ -166,13 +145,109 @@ impl Block {
         chunk::decode(enc).map_err(|err| corrupt(format!("series {sid} level {level}: {err}")))
     }
 
-    /// Every column, for rewriting.
+    /// Every column, for tests.
+    #[cfg(test)]
     pub fn columns(&self) -> Result<Vec<Column>, MetricsError> {
         let mut keys: Vec<(u32, u8)> = self.entries.keys().copied().collect();
         keys.sort_unstable();
         keys.into_iter()
             .map(|(sid, level)| Ok((sid, level, self.read(sid, level)?)))
             .collect()
+    }
+}
+
+/// Streams columns into a new block directory, so compaction and retention never hold a
+/// whole block in memory.
+pub struct BlockWriter {
+    root: PathBuf,
+    seq: u64,
+    tmp: PathBuf,
+    chunks: std::io::BufWriter<File>,
+    written: u64,
+    /// Entries so far; 33 bytes each, small next to the chunks.
+    index: Vec<u8>,
+    count: u32,
+}
+
+impl BlockWriter {
+    pub fn new(root: &Path, seq: u64) -> Result<BlockWriter, MetricsError> {
+        let tmp = root.join(format!(".tmp-{seq:010}"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| MetricsError::io(&tmp, e))?;
+        let cpath = tmp.join("chunks");
+        let file = File::create(&cpath).map_err(|e| MetricsError::io(&cpath, e))?;
+        let mut chunks = std::io::BufWriter::with_capacity(1 << 20, file);
+        chunks
+            .write_all(CHUNKS_MAGIC)
+            .map_err(|e| MetricsError::io(&cpath, e))?;
+        Ok(BlockWriter {
+            root: root.to_path_buf(),
+            seq,
+            tmp,
+            chunks,
+            written: CHUNKS_MAGIC.len() as u64,
+            index: Vec::new(),
+            count: 0,
+        })
+    }
+
+    /// Adds one series' points at one level, sorted by slot; empty columns are skipped.
+    pub fn add(&mut self, sid: u32, level: u8, points: &[(i64, f64)]) -> Result<(), MetricsError> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(());
+        };
+        let enc = chunk::encode(points);
+        let index = &mut self.index;
+        index.extend_from_slice(&sid.to_le_bytes());
+        index.push(level);
+        index.extend_from_slice(&first.0.to_le_bytes());
+        index.extend_from_slice(&last.0.to_le_bytes());
+        index.extend_from_slice(&self.written.to_le_bytes());
+        index.extend_from_slice(&(enc.len() as u32).to_le_bytes());
+        let cpath = self.tmp.join("chunks");
+        self.chunks
+            .write_all(&enc)
+            .and_then(|()| self.chunks.write_all(&crc32fast::hash(&enc).to_le_bytes()))
+            .map_err(|e| MetricsError::io(&cpath, e))?;
+        self.written += enc.len() as u64 + 4;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// fsyncs both files and renames the block into place (atomically replacing a block
+    /// of the same `seq`).
+    pub fn finish(self) -> Result<Block, MetricsError> {
+        let BlockWriter {
+            root,
+            seq,
+            tmp,
+            chunks,
+            index: entries,
+            count,
+            ..
+        } = self;
+        let cpath = tmp.join("chunks");
+        let file = chunks
+            .into_inner()
+            .map_err(|e| MetricsError::io(&cpath, e.into_error()))?;
+        file.sync_all().map_err(|e| MetricsError::io(&cpath, e))?;
+        let mut index = INDEX_MAGIC.to_vec();
+        index.extend_from_slice(&count.to_le_bytes());
+        index.extend_from_slice(&entries);
+        index.extend_from_slice(&crc32fast::hash(&index).to_le_bytes());
+        write_file(&tmp.join("index"), &index)?;
+        sync_dir(&tmp)?;
+        let dir = block_dir(&root, seq);
+        let old = root.join(format!(".old-{seq:010}"));
+        if dir.exists() {
+            std::fs::rename(&dir, &old).map_err(|e| MetricsError::io(&dir, e))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| MetricsError::io(&dir, e))?;
+        sync_dir(&root)?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| MetricsError::io(&old, e))?;
+        }
+        Block::open(&dir, seq)
     }
 }
 

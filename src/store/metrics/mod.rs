@@ -39,7 +39,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::model::MetricPoint;
-use block::{Block, Column};
+use block::{Block, BlockWriter, Column};
 use head::Head;
 use index::SeriesIndex;
 use retention::{Aggregations, Schemas, SeriesRules};
@@ -59,6 +59,8 @@ pub enum MetricsError {
     Full(String),
     #[error("the metric store lock is poisoned")]
     Poisoned,
+    #[error("{0} is in use by another process")]
+    Locked(PathBuf),
 }
 
 impl MetricsError {
@@ -106,6 +108,15 @@ pub trait MetricsBackend: Send + Sync {
 const CUT_EVERY: Duration = Duration::from_secs(2 * 3600);
 /// A head holding this many slots is cut whatever its age, bounding memory.
 const MAX_HEAD_POINTS: usize = 8 << 20;
+/// The data span a head cut usually covers, the unit of compaction tiers.
+const CUT_SPAN: i64 = 2 * 3600;
+/// Blocks merged at once.
+const COMPACT_FANIN: usize = 4;
+/// Blocks spanning about `4^4` cuts (three weeks) are not merged further, so retention still
+/// deletes data in reasonably small units.
+const COMPACT_MAX_TIER: u32 = 4;
+/// How often the background thread applies retention (wall clock).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 struct Inner {
     root: PathBuf,
@@ -120,6 +131,9 @@ struct Inner {
     blocks: Vec<Block>,
     next_seq: u64,
     last_cut: Instant,
+    last_retention: Instant,
+    /// Held (locked) for the life of the engine; released when dropped.
+    _lock: std::fs::File,
 }
 
 /// The embedded engine; see the module documentation.
@@ -132,6 +146,12 @@ pub struct MetricStore {
     sync_each_write: bool,
     /// Set by tests to drop like a crash: no final fsync.
     crashed: AtomicBool,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn slot(t: i64, step: i64) -> i64 {
@@ -253,61 +273,98 @@ impl Inner {
         self.next_seq += 1;
         self.wal.rotate()?;
         self.head.clear();
+        while self.compact()? {}
         Ok(())
     }
 
+    /// Drops chunks wholly past their archive's retention: a block keeping nothing is
+    /// deleted, one keeping some is rewritten without the rest. Deletion is per chunk, so
+    /// data may outlive its retention by up to a chunk's span (reads never show it: the
+    /// archive choice only covers each archive's retention).
     fn apply_retention(&mut self, now: i64) -> Result<usize, MetricsError> {
+        let root = self.root.join("blocks");
         let mut changed = 0;
         let mut i = 0;
         while i < self.blocks.len() {
             let b = &self.blocks[i];
-            let keep = |&(sid, level): &(u32, u8)| -> Option<i64> {
-                let a = self.rules_for(sid)?.archives.get(level as usize)?;
-                Some(now.saturating_sub(a.retention()))
-            };
-            let mut cols = Vec::new();
-            let mut dropped = false;
-            let mut keys: Vec<(u32, u8)> = b.entries.keys().copied().collect();
-            keys.sort_unstable();
-            for key in keys {
-                let e = b.entries[&key];
-                match keep(&key) {
-                    Some(oldest) if e.min_t >= oldest => cols.push((key.0, key.1, None)),
-                    Some(oldest) if e.max_t >= oldest => {
-                        let pts: Vec<(i64, f64)> = b
-                            .read(key.0, key.1)?
-                            .into_iter()
-                            .filter(|p| p.0 >= oldest)
-                            .collect();
-                        dropped = true;
-                        cols.push((key.0, key.1, Some(pts)));
-                    }
-                    _ => dropped = true,
-                }
-            }
-            if !dropped {
+            let mut keep: Vec<(u32, u8)> = b
+                .entries
+                .iter()
+                .filter(|&(&(sid, level), e)| {
+                    self.rules_for(sid)
+                        .and_then(|r| r.archives.get(level as usize))
+                        .is_some_and(|a| e.max_t >= now.saturating_sub(a.retention()))
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            if keep.len() == b.entries.len() {
                 i += 1;
                 continue;
             }
             changed += 1;
-            if cols.is_empty() {
+            if keep.is_empty() {
                 std::fs::remove_dir_all(&b.dir).map_err(|e| MetricsError::io(&b.dir, e))?;
                 self.blocks.remove(i);
                 continue;
             }
-            let cols: Vec<Column> = cols
-                .into_iter()
-                .map(|(sid, level, pts)| match pts {
-                    Some(p) => Ok((sid, level, p)),
-                    None => Ok((sid, level, b.read(sid, level)?)),
-                })
-                .collect::<Result<_, MetricsError>>()?;
-            let seq = b.seq;
-            self.blocks[i] = Block::write(&self.root.join("blocks"), seq, &cols)?;
+            keep.sort_unstable();
+            let mut w = BlockWriter::new(&root, b.seq)?;
+            for (sid, level) in keep {
+                w.add(sid, level, &b.read(sid, level)?)?;
+            }
+            self.blocks[i] = w.finish()?;
             i += 1;
         }
         Ok(changed)
     }
+
+    /// Merges the oldest run of [`COMPACT_FANIN`] consecutive blocks of the same tier into
+    /// one, so a long read opens a few blocks, not one per flush. The merged block takes the
+    /// run's highest `seq` (it replaces that block atomically, then the others are deleted;
+    /// a crash in between leaves duplicates the merged block overrides), which keeps the
+    /// newest-wins order with every other block.
+    fn compact(&mut self) -> Result<bool, MetricsError> {
+        let tiers: Vec<u32> = self.blocks.iter().map(tier).collect();
+        let Some(start) = (0..self.blocks.len().saturating_sub(COMPACT_FANIN - 1)).find(|&i| {
+            tiers[i] < COMPACT_MAX_TIER
+                && tiers[i..i + COMPACT_FANIN].iter().all(|&t| t == tiers[i])
+        }) else {
+            return Ok(false);
+        };
+        let run = &self.blocks[start..start + COMPACT_FANIN];
+        let keys: BTreeSet<(u32, u8)> =
+            run.iter().flat_map(|b| b.entries.keys().copied()).collect();
+        let seq = run[COMPACT_FANIN - 1].seq;
+        let mut w = BlockWriter::new(&self.root.join("blocks"), seq)?;
+        for (sid, level) in keys {
+            let mut merged = BTreeMap::new();
+            for b in run {
+                merged.extend(b.read(sid, level)?);
+            }
+            let points: Vec<(i64, f64)> = merged.into_iter().collect();
+            w.add(sid, level, &points)?;
+        }
+        let block = w.finish()?;
+        let old: Vec<Block> = self
+            .blocks
+            .splice(start..start + COMPACT_FANIN, [block])
+            .collect();
+        for b in old.iter().filter(|b| b.seq != seq) {
+            std::fs::remove_dir_all(&b.dir).map_err(|e| MetricsError::io(&b.dir, e))?;
+        }
+        Ok(true)
+    }
+}
+
+/// A block's compaction tier: about log4 of how many head cuts its time span covers.
+fn tier(b: &Block) -> u32 {
+    let mut cuts = (b.max_t.saturating_sub(b.min_t) + CUT_SPAN / 2) / CUT_SPAN;
+    let mut t = 0;
+    while cuts >= COMPACT_FANIN as i64 {
+        cuts /= COMPACT_FANIN as i64;
+        t += 1;
+    }
+    t
 }
 
 impl MetricStore {
@@ -322,6 +379,15 @@ impl MetricStore {
     ) -> Result<MetricStore, MetricsError> {
         let root = data_dir.join("metrics");
         std::fs::create_dir_all(&root).map_err(|e| MetricsError::io(&root, e))?;
+        // two engines appending to one WAL would corrupt it: hold an exclusive lock
+        let lock_path = root.join("LOCK");
+        let lock =
+            std::fs::File::create(&lock_path).map_err(|e| MetricsError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(MetricsError::Locked(root)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(MetricsError::io(&lock_path, e)),
+        }
         let index = SeriesIndex::open(&root.join("series"))?;
         let blocks = block::open_all(&root.join("blocks"))?;
         let next_seq = blocks.last().map_or(1, |b| b.seq + 1);
@@ -337,6 +403,8 @@ impl MetricStore {
             blocks,
             next_seq,
             last_cut: Instant::now(),
+            last_retention: Instant::now(),
+            _lock: lock,
         };
         for sid in 0..inner.index.len() as u32 {
             let name = inner.index.name(sid).unwrap_or_default().to_string();
@@ -389,7 +457,8 @@ impl MetricStore {
 
     /// Deletes data past each archive's retention as of `now`: whole blocks when nothing in
     /// them is retained, otherwise the block is rewritten without the expired chunks.
-    /// Returns how many blocks changed. The integrator calls this periodically.
+    /// Returns how many blocks changed. The sync thread does this hourly with the wall
+    /// clock; tests and tools call it with their own `now`.
     pub fn apply_retention(&self, now: i64) -> Result<usize, MetricsError> {
         self.lock()?.apply_retention(now)
     }
@@ -433,6 +502,12 @@ fn sync_loop(inner: &Mutex<Inner>, stop: &(Mutex<bool>, Condvar), interval: Dura
                 && let Err(e) = g.cut()
             {
                 tracing::error!(error = %e, "metrics: cutting the head into a block failed");
+            }
+            if g.last_retention.elapsed() >= RETENTION_EVERY {
+                g.last_retention = Instant::now();
+                if let Err(e) = g.apply_retention(unix_now()) {
+                    tracing::error!(error = %e, "metrics: applying retention failed");
+                }
             }
             g.wal.take_sync_handle()
         };

@@ -166,6 +166,53 @@ fn retention_deletes_expired_chunks_and_whole_blocks() {
 }
 
 #[test]
+fn compaction_merges_blocks_and_keeps_the_newest_value_of_each_slot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    for k in 0..16i64 {
+        let t = T0 + k * 7200;
+        s.write(&[p("c", t, k as f64), p("c", t + 3600, k as f64)])
+            .unwrap();
+        if k > 0 {
+            // overwrite a slot of the previous (already flushed) block
+            s.write(&[p("c", t - 7200, 100.0 + k as f64)]).unwrap();
+        }
+        s.flush().unwrap();
+    }
+    let blocks = std::fs::read_dir(tmp.path().join("metrics/blocks"))
+        .unwrap()
+        .count();
+    assert!(blocks <= 4, "{blocks} blocks");
+    let check = |s: &MetricStore| {
+        for k in 0..16i64 {
+            let t = T0 + k * 7200;
+            let want = if k < 15 { 101.0 + k as f64 } else { 15.0 };
+            assert_eq!(values(s, "c", t - 1, t, t).values, vec![Some(want)], "{k}");
+            let r = values(s, "c", t + 3599, t + 3600, t + 3600);
+            assert_eq!(r.values, vec![Some(k as f64)], "{k}");
+        }
+    };
+    check(&s);
+    drop(s);
+    check(&open(tmp.path(), Duration::from_secs(1)));
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    let again = MetricStore::open(
+        tmp.path(),
+        Schemas::default(),
+        Aggregations::default(),
+        Duration::from_secs(1),
+    );
+    assert!(matches!(again, Err(super::MetricsError::Locked(_))));
+    drop(s);
+    drop(open(tmp.path(), Duration::from_secs(1)));
+}
+
+#[test]
 fn find_and_expand_through_the_store() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::from_secs(1));
@@ -328,6 +375,8 @@ fn frozen_fixture_v1_stays_readable() {
         s.write(&[p("x.count", T0 + 600, 0.5), p("tagged;dc=eu", T0, f64::NAN)])
             .unwrap();
         s.crash();
+        // the lock file is runtime state, not part of the format
+        std::fs::remove_file(src.join("metrics/LOCK")).unwrap();
     }
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(&src, tmp.path());
