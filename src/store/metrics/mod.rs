@@ -154,8 +154,10 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// `t - t mod step`, flooring; the few timestamps within a step of `i64::MIN` keep their own
+/// value rather than overflow.
 fn slot(t: i64, step: i64) -> i64 {
-    t - t.rem_euclid(step)
+    t.checked_sub(t.rem_euclid(step)).unwrap_or(t)
 }
 
 impl Inner {
@@ -237,7 +239,7 @@ impl Inner {
         let mut vals = Vec::with_capacity(n as usize);
         for &s in slots {
             vals.clear();
-            vals.extend((0..n).map(|i| finer.get(&(s + i * fine.step)).copied()));
+            vals.extend((0..n).map(|i| finer.get(&s.saturating_add(i * fine.step)).copied()));
             if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
                 out.push((s, v));
             }
@@ -358,7 +360,7 @@ impl Inner {
 
 /// A block's compaction tier: about log4 of how many head cuts its time span covers.
 fn tier(b: &Block) -> u32 {
-    let mut cuts = (b.max_t.saturating_sub(b.min_t) + CUT_SPAN / 2) / CUT_SPAN;
+    let mut cuts = b.max_t.saturating_sub(b.min_t).saturating_add(CUT_SPAN / 2) / CUT_SPAN;
     let mut t = 0;
     while cuts >= COMPACT_FANIN as i64 {
         cuts /= COMPACT_FANIN as i64;
@@ -606,15 +608,15 @@ impl MetricsBackend for MetricStore {
             .position(|a| a.retention() >= diff)
             .unwrap_or(rules.archives.len() - 1);
         let step = rules.archives[level].step;
-        let start = slot(from, step) + step;
-        let mut end = slot(until, step) + step;
+        let start = slot(from, step).saturating_add(step);
+        let mut end = slot(until, step).saturating_add(step);
         if start == end {
-            end += step;
+            end = end.saturating_add(step);
         }
         let values = g.level_range(sid, level, start, end)?;
         let n = ((end - start) / step) as usize;
         let values = (0..n)
-            .map(|i| values.get(&(start + i as i64 * step)).copied())
+            .map(|i| values.get(&start.saturating_add(i as i64 * step)).copied())
             .collect();
         Ok(Some(Series {
             start,

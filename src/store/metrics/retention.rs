@@ -269,6 +269,9 @@ pub fn parse_archive(def: &str) -> Result<Archive, String> {
     if points <= 0 {
         return Err(format!("retention {def:?} keeps no points"));
     }
+    if step.checked_mul(points).is_none() {
+        return Err(format!("retention {def:?} is too long"));
+    }
     Ok(Archive { step, points })
 }
 
@@ -461,6 +464,7 @@ mod tests {
         assert!(parse_archive("10s").is_err());
         assert!(parse_archive("0s:6h").is_err());
         assert!(parse_archive("10S:6h").is_err());
+        assert!(parse_archive("1y:9223372036854775807").is_err());
     }
 
     #[test]

@@ -213,6 +213,29 @@ fn a_second_open_of_the_same_directory_is_refused() {
 }
 
 #[test]
+fn extreme_timestamps_do_not_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    s.write(&[
+        p("e", i64::MIN, 1.0),
+        p("e", i64::MAX, 2.0),
+        p("e", -15, 3.0),
+    ])
+    .unwrap();
+    for now in [i64::MIN, -1, 0, i64::MAX] {
+        for (from, until) in [(i64::MIN, i64::MAX), (i64::MAX - 5, i64::MAX), (-20, -10)] {
+            let _ = s.read("e", from, until, now).unwrap();
+        }
+    }
+    // negative times floor to their slot
+    assert_eq!(values(&s, "e", -21, -20, -10).values, vec![Some(3.0)]);
+    s.flush().unwrap();
+    let _ = s.read("e", i64::MIN, i64::MAX, i64::MAX).unwrap();
+    s.apply_retention(i64::MAX).unwrap();
+    s.apply_retention(i64::MIN).unwrap();
+}
+
+#[test]
 fn find_and_expand_through_the_store() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::from_secs(1));
