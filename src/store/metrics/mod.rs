@@ -17,8 +17,9 @@
 //! the block when the head is cut, so they outlive the finer data. Retention drops whole
 //! chunks (and whole blocks) once past their archive's retention.
 //!
-//! Locking is one mutex over the engine: writes are short (a WAL append and map inserts), the
-//! fsync happens outside the lock on a background thread, and reads of blocks are positional.
+//! Locking is one reader-writer lock over the engine: writes hold it briefly (a WAL append
+//! and map inserts; a head cut and compaction hold it longer), the fsync happens outside it on
+//! a background thread, and reads share it (block reads are positional, `pread`).
 //! All calls block; the integrator runs them on blocking threads.
 
 pub mod block;
@@ -34,7 +35,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -138,7 +139,8 @@ struct Inner {
 
 /// The embedded engine; see the module documentation.
 pub struct MetricStore {
-    inner: Arc<Mutex<Inner>>,
+    /// Reads share it; writes, flushes and the sync thread's brief visits take it alone.
+    inner: Arc<RwLock<Inner>>,
     /// `true` asks the sync thread to stop; the condvar wakes it early.
     stop: Arc<(Mutex<bool>, Condvar)>,
     syncer: Mutex<Option<JoinHandle<()>>>,
@@ -430,7 +432,7 @@ impl MetricStore {
                 }
             }
         }
-        let inner = Arc::new(Mutex::new(inner));
+        let inner = Arc::new(RwLock::new(inner));
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let interval = if wal_sync.is_zero() {
             Duration::from_secs(1)
@@ -453,8 +455,12 @@ impl MetricStore {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, MetricsError> {
-        self.inner.lock().map_err(|_| MetricsError::Poisoned)
+    fn lock(&self) -> Result<RwLockWriteGuard<'_, Inner>, MetricsError> {
+        self.inner.write().map_err(|_| MetricsError::Poisoned)
+    }
+
+    fn read_lock(&self) -> Result<RwLockReadGuard<'_, Inner>, MetricsError> {
+        self.inner.read().map_err(|_| MetricsError::Poisoned)
     }
 
     /// Deletes data past each archive's retention as of `now`: whole blocks when nothing in
@@ -477,7 +483,7 @@ impl MetricStore {
 
     /// Number of series known.
     pub fn series_count(&self) -> Result<usize, MetricsError> {
-        Ok(self.lock()?.index.len())
+        Ok(self.read_lock()?.index.len())
     }
 
     /// Drops like `kill -9` would: no flush, no final fsync.
@@ -487,7 +493,7 @@ impl MetricStore {
     }
 }
 
-fn sync_loop(inner: &Mutex<Inner>, stop: &(Mutex<bool>, Condvar), interval: Duration) {
+fn sync_loop(inner: &RwLock<Inner>, stop: &(Mutex<bool>, Condvar), interval: Duration) {
     let (flag, cv) = stop;
     loop {
         let Ok(guard) = flag.lock() else { return };
@@ -499,7 +505,7 @@ fn sync_loop(inner: &Mutex<Inner>, stop: &(Mutex<bool>, Condvar), interval: Dura
         }
         drop(guard);
         let handle = {
-            let Ok(mut g) = inner.lock() else { return };
+            let Ok(mut g) = inner.write() else { return };
             if g.last_cut.elapsed() >= CUT_EVERY
                 && let Err(e) = g.cut()
             {
@@ -535,7 +541,7 @@ impl Drop for MetricStore {
             let _ = h.join();
         }
         if !self.crashed.load(Ordering::SeqCst)
-            && let Ok(mut g) = self.inner.lock()
+            && let Ok(mut g) = self.inner.write()
             && let Err(e) = g.wal.sync()
         {
             tracing::error!(error = %e, "metrics: final wal fsync failed");
@@ -582,7 +588,7 @@ impl MetricsBackend for MetricStore {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError> {
-        let g = self.lock()?;
+        let g = self.read_lock()?;
         let Some(sid) = g.index.get(name) else {
             return Ok(None);
         };
@@ -627,11 +633,11 @@ impl MetricsBackend for MetricStore {
     }
 
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {
-        Ok(self.lock()?.index.find(pattern))
+        Ok(self.read_lock()?.index.find(pattern))
     }
 
     fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError> {
-        Ok(self.lock()?.index.expand(pattern))
+        Ok(self.read_lock()?.index.expand(pattern))
     }
 
     fn flush(&self) -> Result<(), MetricsError> {

@@ -564,3 +564,70 @@ fn kill_9_loses_nothing_acknowledged() {
     s.write(&[p("k9.after", T0, 1.0)]).unwrap();
     s.flush().unwrap();
 }
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                dir_size(&e.path())
+            } else {
+                e.metadata().unwrap().len()
+            }
+        })
+        .sum()
+}
+
+/// Bytes on disk per point for random-walk series (2 decimals) at 10 s over a week, the
+/// issue's storage benchmark shape. `TELLTALE_SERIES` sets the series count (default 100).
+/// Run: `cargo test --release --lib disk_bytes_per_point -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn disk_bytes_per_point() {
+    let series: usize = std::env::var("TELLTALE_SERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let tmp = tempfile::tempdir().unwrap();
+    let s = MetricStore::open(
+        tmp.path(),
+        Schemas::parse("s", "[all]\npattern = .*\nretentions = 10s:8d\n").unwrap(),
+        Aggregations::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    let names: Vec<String> = (0..series)
+        .map(|i| format!("bench.host{i:04}.value"))
+        .collect();
+    let mut x = vec![10_000i64; series];
+    let mut seed = 7u64;
+    let started = std::time::Instant::now();
+    let ticks = 7 * 8640;
+    for tick in 0..ticks {
+        let t = T0 + tick * 10;
+        let batch: Vec<MetricPoint> = (0..series)
+            .map(|i| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                x[i] += (seed >> 33) as i64 % 201 - 100;
+                p(&names[i], t, x[i] as f64 / 100.0)
+            })
+            .collect();
+        s.write(&batch).unwrap();
+        if tick % 720 == 719 {
+            s.flush().unwrap();
+        }
+    }
+    s.flush().unwrap();
+    let elapsed = started.elapsed();
+    let points = ticks as u64 * series as u64;
+    let bytes = dir_size(&tmp.path().join("metrics"));
+    println!(
+        "{series} series, {points} points: {bytes} bytes on disk, {:.3} bytes/point; \
+         ingest {:.0} points/s including flushes",
+        bytes as f64 / points as f64,
+        points as f64 / elapsed.as_secs_f64()
+    );
+}
