@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Each series resolves, by name, to the archives of `storage-schemas.conf` and the method and
-//! xFilesFactor of `storage-aggregation.conf` (see [`retention`]). A point is stored in its slot
-//! (`timestamp - timestamp % step` at the finest step); a later write to the same slot wins,
+//! xFilesFactor of `storage-aggregation.conf` (see [`retention`]). As whisper does, a point is
+//! written to the finest archive whose retention covers its age (almost always the finest),
+//! in its slot there (`timestamp - timestamp % step`); a later write to the same slot wins,
 //! across the head and across blocks, because newer blocks override older ones. Coarser
 //! archives are derived as whisper derives them, each from the next finer one with the
 //! series' method and xFilesFactor: on the fly for slots the head touches, and persisted into
@@ -86,8 +87,14 @@ pub struct Series {
 /// The narrow interface the rest of telltale uses, so a ClickHouse (GraphiteMergeTree)
 /// backend can stand in for the embedded engine later.
 pub trait MetricsBackend: Send + Sync {
-    /// Stores points; a new name always creates its series (no drop, no throttle).
-    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError>;
+    /// Stores points as of the wall clock; see [`MetricsBackend::write_at`].
+    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError> {
+        self.write_at(points, unix_now())
+    }
+    /// Stores points as of `now` (epoch seconds), which decides, as in whisper, the archive a
+    /// point is written to: the finest one whose retention covers its age. A new name always
+    /// creates its series (no drop, no throttle).
+    fn write_at(&self, points: &[MetricPoint], now: i64) -> Result<(), MetricsError>;
     /// Whisper's fetch of `[from, until]` as of `now` (epoch seconds): `None` for an unknown
     /// series or a range wholly outside retention or in the future.
     fn read(
@@ -204,15 +211,35 @@ impl Inner {
                 }
             }
         }
-        if level == 0 {
-            out.extend(self.head.range(sid, start, end));
-        } else if let Some(m) = self.head.series.get(&sid) {
-            let touched: BTreeSet<i64> = m
-                .keys()
-                .map(|&t| slot(t, archive.step))
-                .filter(|t| (start..end).contains(t))
-                .collect();
-            out.extend(self.rollups(sid, level, &touched)?);
+        out.extend(self.head_level(sid, level, archive.step, start, end)?);
+        Ok(out)
+    }
+
+    /// What the head contributes at `level` in `[start, end)`: rollups of the slots its finer
+    /// levels touch, under the points written straight to this level (whisper writes a point
+    /// into the first archive covering its age, then propagates down).
+    fn head_level(
+        &self,
+        sid: u32,
+        level: usize,
+        step: i64,
+        start: i64,
+        end: i64,
+    ) -> Result<BTreeMap<i64, f64>, MetricsError> {
+        let mut out = BTreeMap::new();
+        let mut touched = BTreeSet::new();
+        for finer in 0..level.min(256) {
+            if let Some(m) = self.head.get(sid, finer as u8) {
+                touched.extend(
+                    m.keys()
+                        .map(|&t| slot(t, step))
+                        .filter(|t| (start..end).contains(t)),
+                );
+            }
+        }
+        out.extend(self.rollups(sid, level, &touched)?);
+        if let Ok(lvl) = u8::try_from(level) {
+            out.extend(self.head.range(sid, lvl, start, end));
         }
         Ok(out)
     }
@@ -256,19 +283,16 @@ impl Inner {
         if self.head.is_empty() {
             return Ok(());
         }
-        let mut sids: Vec<u32> = self.head.series.keys().copied().collect();
-        sids.sort_unstable();
+        let sids: BTreeSet<u32> = self.head.series.keys().map(|&(sid, _)| sid).collect();
         let mut cols: Vec<Column> = Vec::new();
         for sid in sids {
-            let Some(m) = self.head.series.get(&sid) else {
-                continue;
-            };
-            cols.push((sid, 0, m.iter().map(|(&t, &v)| (t, v)).collect()));
-            let levels = self.rules_for(sid).map_or(0, |r| r.archives.len());
-            for level in 1..levels.min(256) {
-                let step = self.rules[sid as usize].archives[level].step;
-                let touched: BTreeSet<i64> = m.keys().map(|&t| slot(t, step)).collect();
-                cols.push((sid, level as u8, self.rollups(sid, level, &touched)?));
+            let steps: Vec<i64> = self
+                .rules_for(sid)
+                .map(|r| r.archives.iter().map(|a| a.step).take(256).collect())
+                .unwrap_or_default();
+            for (level, step) in steps.into_iter().enumerate() {
+                let col = self.head_level(sid, level, step, i64::MIN, i64::MAX)?;
+                cols.push((sid, level as u8, col.into_iter().collect()));
             }
         }
         self.index.sync()?;
@@ -420,14 +444,16 @@ impl MetricStore {
                     inner.index.insert_as(id, &name)?;
                     inner.register(id, &name);
                 }
-                Record::Points(pts) => {
-                    for (sid, t, v) in pts {
+                Record::Points { level, points } => {
+                    for (sid, t, v) in points {
                         let Some(r) = inner.rules_for(sid) else {
                             tracing::warn!(sid, "wal: point for an unknown series skipped");
                             continue;
                         };
-                        let s = slot(t, r.archives[0].step);
-                        inner.head.insert(sid, s, v);
+                        // the rules may have changed since: keep the level if it still exists
+                        let level = (level as usize).min(r.archives.len() - 1);
+                        let s = slot(t, r.archives[level].step);
+                        inner.head.insert(sid, level as u8, s, v);
                     }
                 }
             }
@@ -550,13 +576,14 @@ impl Drop for MetricStore {
 }
 
 impl MetricsBackend for MetricStore {
-    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError> {
+    fn write_at(&self, points: &[MetricPoint], now: i64) -> Result<(), MetricsError> {
         if points.is_empty() {
             return Ok(());
         }
         let mut g = self.lock()?;
         let inner = &mut *g;
         let mut framed = Vec::new();
+        // (level, series, slot, value), in arrival order so a batch's own overwrites keep it
         let mut slots = Vec::with_capacity(points.len());
         for p in points {
             let (sid, created) = inner.index.get_or_insert(&p.name)?;
@@ -564,16 +591,40 @@ impl MetricsBackend for MetricStore {
                 inner.register(sid, &p.name);
                 wal::encode_series(sid, &p.name, &mut framed);
             }
-            let step = inner.rules[sid as usize].archives[0].step;
-            slots.push((sid, slot(p.timestamp, step), p.value));
+            let archives = &inner.rules[sid as usize].archives;
+            // whisper: the first archive whose retention covers the point's age; a future
+            // point goes to the finest (whisper refuses it; we keep it), one older than every
+            // retention to the coarsest, where retention deletes it
+            let age = now.saturating_sub(p.timestamp);
+            let level = archives
+                .iter()
+                .take(256)
+                .position(|a| a.retention() >= age)
+                .unwrap_or(archives.len().min(256) - 1);
+            slots.push((
+                level as u8,
+                sid,
+                slot(p.timestamp, archives[level].step),
+                p.value,
+            ));
         }
-        wal::encode_points(&slots, &mut framed);
+        let mut levels: Vec<u8> = slots.iter().map(|s| s.0).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        for level in levels {
+            let pts: Vec<(u32, i64, f64)> = slots
+                .iter()
+                .filter(|s| s.0 == level)
+                .map(|&(_, sid, t, v)| (sid, t, v))
+                .collect();
+            wal::encode_points(level, &pts, &mut framed);
+        }
         inner.wal.append(&framed)?;
         if self.sync_each_write {
             inner.wal.sync()?;
         }
-        for (sid, t, v) in slots {
-            inner.head.insert(sid, t, v);
+        for (level, sid, t, v) in slots {
+            inner.head.insert(sid, level, t, v);
         }
         if inner.head.points >= MAX_HEAD_POINTS {
             inner.cut()?;

@@ -35,6 +35,19 @@ fn p(name: &str, timestamp: i64, value: f64) -> MetricPoint {
     }
 }
 
+/// Writes as a live sender would: each point as of its own time (one batch when they share
+/// it, so a batch stays one WAL record).
+fn live(s: &MetricStore, points: &[MetricPoint]) -> Result<(), super::MetricsError> {
+    let now = points.first().map_or(0, |p| p.timestamp);
+    if points.iter().all(|p| p.timestamp == now) {
+        return s.write_at(points, now);
+    }
+    for p in points {
+        s.write_at(std::slice::from_ref(p), p.timestamp)?;
+    }
+    Ok(())
+}
+
 fn values(s: &MetricStore, name: &str, from: i64, until: i64, now: i64) -> Series {
     s.read(name, from, until, now).unwrap().unwrap()
 }
@@ -43,11 +56,14 @@ fn values(s: &MetricStore, name: &str, from: i64, until: i64, now: i64) -> Serie
 fn finest_reads_align_as_whisper_gaps_are_none_and_the_last_write_wins() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::from_secs(1));
-    s.write(&[
-        p("a.b", T0, 1.0),
-        p("a.b", T0 + 20, 3.0),
-        p("a.b", T0 + 29, 5.0),
-    ])
+    live(
+        &s,
+        &[
+            p("a.b", T0, 1.0),
+            p("a.b", T0 + 20, 3.0),
+            p("a.b", T0 + 29, 5.0),
+        ],
+    )
     .unwrap();
     // whisper: fromInterval = from - from % step + step, untilInterval likewise
     let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
@@ -70,11 +86,11 @@ fn finest_reads_align_as_whisper_gaps_are_none_and_the_last_write_wins() {
     assert!(s.read("nope", T0, T0 + 10, T0 + 60).unwrap().is_none());
     // an overwrite after a flush lands on top of the block
     s.flush().unwrap();
-    s.write(&[p("a.b", T0 + 1, 7.0)]).unwrap();
+    live(&s, &[p("a.b", T0 + 1, 7.0)]).unwrap();
     let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
     assert_eq!(r.values, vec![Some(7.0), None, Some(5.0), None]);
     s.flush().unwrap();
-    s.write(&[p("a.b", T0 + 2, 8.0)]).unwrap();
+    live(&s, &[p("a.b", T0 + 2, 8.0)]).unwrap();
     drop(s);
     let s = open(tmp.path(), Duration::from_secs(1));
     let r = values(&s, "a.b", T0 - 1, T0 + 30, T0 + 60);
@@ -84,13 +100,16 @@ fn finest_reads_align_as_whisper_gaps_are_none_and_the_last_write_wins() {
 /// Two minutes of 10 s data: minute one has 3 of 6 slots, minute two 2 of 6.
 fn rollup_fixture(s: &MetricStore) {
     for name in ["x.count", "x.upper", "x.lower", "x.mean"] {
-        s.write(&[
-            p(name, T0, 1.0),
-            p(name, T0 + 10, 4.0),
-            p(name, T0 + 50, 2.0),
-            p(name, T0 + 60, 10.0),
-            p(name, T0 + 110, -3.0),
-        ])
+        live(
+            s,
+            &[
+                p(name, T0, 1.0),
+                p(name, T0 + 10, 4.0),
+                p(name, T0 + 50, 2.0),
+                p(name, T0 + 60, 10.0),
+                p(name, T0 + 110, -3.0),
+            ],
+        )
         .unwrap();
     }
 }
@@ -134,12 +153,41 @@ fn rollups_follow_whisper_from_the_head_from_blocks_and_after_reopen() {
     let s = open(tmp.path(), Duration::from_secs(1));
     check_rollups(&s);
     // a late point in a flushed minute recomputes that minute from all its slots
-    s.write(&[p("x.mean", T0 + 80, 5.0)]).unwrap();
+    live(&s, &[p("x.mean", T0 + 80, 5.0)]).unwrap();
     let r = values(&s, "x.mean", T0 - 1, T0 + 119, T0 + 500);
     assert_eq!(r.values, vec![Some(7.0 / 3.0), Some(4.0)]);
     s.flush().unwrap();
     let r = values(&s, "x.mean", T0 - 1, T0 + 119, T0 + 500);
     assert_eq!(r.values, vec![Some(7.0 / 3.0), Some(4.0)]);
+}
+
+#[test]
+fn a_point_older_than_the_finest_retention_goes_to_the_first_archive_covering_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    // 995 s old when written: past 6 m, within 1 h, so the 1 m archive, as whisper does
+    s.write_at(&[p("old.count", T0 + 5, 2.0)], T0 + 1000)
+        .unwrap();
+    let check = |s: &MetricStore| {
+        let r = values(s, "old.count", T0 - 1, T0 + 59, T0 + 1000);
+        assert_eq!((r.step, r.values.clone()), (60, vec![Some(2.0)]));
+        // propagated to 10 m (sum, xFilesFactor 0)
+        let r = values(s, "old.count", T0 - 1, T0 + 599, T0 + 7200);
+        assert_eq!((r.step, r.values.clone()), (600, vec![Some(2.0)]));
+        // never in the 10 s archive
+        assert_eq!(
+            values(s, "old.count", T0 - 1, T0 + 10, T0 + 20).values,
+            vec![None, None]
+        );
+    };
+    check(&s);
+    drop(s);
+    let s = open(tmp.path(), Duration::from_secs(1)); // from the wal
+    check(&s);
+    s.flush().unwrap();
+    check(&s);
+    drop(s);
+    check(&open(tmp.path(), Duration::from_secs(1))); // from the block
 }
 
 #[test]
@@ -171,11 +219,10 @@ fn compaction_merges_blocks_and_keeps_the_newest_value_of_each_slot() {
     let s = open(tmp.path(), Duration::from_secs(1));
     for k in 0..16i64 {
         let t = T0 + k * 7200;
-        s.write(&[p("c", t, k as f64), p("c", t + 3600, k as f64)])
-            .unwrap();
+        live(&s, &[p("c", t, k as f64), p("c", t + 3600, k as f64)]).unwrap();
         if k > 0 {
             // overwrite a slot of the previous (already flushed) block
-            s.write(&[p("c", t - 7200, 100.0 + k as f64)]).unwrap();
+            live(&s, &[p("c", t - 7200, 100.0 + k as f64)]).unwrap();
         }
         s.flush().unwrap();
     }
@@ -216,12 +263,10 @@ fn a_second_open_of_the_same_directory_is_refused() {
 fn extreme_timestamps_do_not_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::from_secs(1));
-    s.write(&[
-        p("e", i64::MIN, 1.0),
-        p("e", i64::MAX, 2.0),
-        p("e", -15, 3.0),
-    ])
-    .unwrap();
+    live(&s, &[p("e", i64::MIN, 1.0), p("e", i64::MAX, 2.0)]).unwrap();
+    s.write_at(&[p("e", i64::MIN, 1.0), p("e", i64::MAX, 2.0)], i64::MIN)
+        .unwrap();
+    live(&s, &[p("e", -15, 3.0)]).unwrap();
     for now in [i64::MIN, -1, 0, i64::MAX] {
         for (from, until) in [(i64::MIN, i64::MAX), (i64::MAX - 5, i64::MAX), (-20, -10)] {
             let _ = s.read("e", from, until, now).unwrap();
@@ -239,11 +284,14 @@ fn extreme_timestamps_do_not_panic() {
 fn find_and_expand_through_the_store() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::from_secs(1));
-    s.write(&[
-        p("web1.cpu0.user", T0, 1.0),
-        p("web1.cpu1.user", T0, 1.0),
-        p("web2.load", T0, 1.0),
-    ])
+    live(
+        &s,
+        &[
+            p("web1.cpu0.user", T0, 1.0),
+            p("web1.cpu1.user", T0, 1.0),
+            p("web2.load", T0, 1.0),
+        ],
+    )
     .unwrap();
     assert_eq!(
         s.expand("web*.cpu[0-9].{user,sys}").unwrap(),
@@ -280,7 +328,7 @@ fn a_crash_keeps_every_point_synced_before_it() {
     let batch: Vec<MetricPoint> = (0..500)
         .map(|i| p(&format!("host{}.m", i % 50), T0 + i * 10, i as f64))
         .collect();
-    s.write(&batch).unwrap();
+    live(&s, &batch).unwrap();
     // the background thread fsyncs within the interval
     std::thread::sleep(Duration::from_millis(200));
     s.crash();
@@ -297,8 +345,11 @@ fn a_crash_keeps_every_point_synced_before_it() {
         assert_eq!(r.values, vec![Some(i as f64)], "{i}");
     }
     // a torn last record (a crash mid-write) loses that record only
-    s.write(&[p("late.series", T0, 42.0), p("host0.m", T0 + 5000, 1.0)])
-        .unwrap();
+    live(
+        &s,
+        &[p("late.series", T0, 42.0), p("host0.m", T0 + 5000, 1.0)],
+    )
+    .unwrap();
     s.crash();
     let wal = wal_files(tmp.path());
     let last = wal.last().unwrap();
@@ -319,7 +370,7 @@ fn a_crash_keeps_every_point_synced_before_it() {
         vec![Some(7.0)]
     );
     // and the store keeps working after the cut
-    s.write(&[p("host0.m", T0 + 5000, 2.0)]).unwrap();
+    live(&s, &[p("host0.m", T0 + 5000, 2.0)]).unwrap();
     s.crash();
     let s = open(tmp.path(), Duration::from_millis(20));
     assert_eq!(
@@ -332,7 +383,7 @@ fn a_crash_keeps_every_point_synced_before_it() {
 fn a_crash_between_block_and_wal_rotation_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path(), Duration::ZERO);
-    s.write(&[p("a", T0, 1.0)]).unwrap();
+    live(&s, &[p("a", T0, 1.0)]).unwrap();
     let wal = std::fs::read(&wal_files(tmp.path())[0]).unwrap();
     s.flush().unwrap();
     s.crash();
@@ -353,7 +404,7 @@ fn concurrent_writers_never_drop_a_series() {
             let s = s.clone();
             std::thread::spawn(move || {
                 for i in 0..200 {
-                    s.write(&[p(&format!("t{t}.s{i}"), T0, i as f64)]).unwrap();
+                    live(&s, &[p(&format!("t{t}.s{i}"), T0, i as f64)]).unwrap();
                 }
             })
         })
@@ -395,7 +446,13 @@ fn frozen_fixture_v1_stays_readable() {
         rollup_fixture(&s);
         s.flush().unwrap();
         // left in the wal only
-        s.write(&[p("x.count", T0 + 600, 0.5), p("tagged;dc=eu", T0, f64::NAN)])
+        live(
+            &s,
+            &[p("x.count", T0 + 600, 0.5), p("tagged;dc=eu", T0, f64::NAN)],
+        )
+        .unwrap();
+        // a backfill: a wal record of points for the 1 m archive
+        s.write_at(&[p("backfill", T0 + 5, 9.0)], T0 + 1000)
             .unwrap();
         s.crash();
         // the lock file is runtime state, not part of the format
@@ -412,13 +469,15 @@ fn frozen_fixture_v1_stays_readable() {
     assert_eq!(r.values[r.values.len() - 1], Some(0.5));
     let r = values(&s, "tagged;dc=eu", T0 - 1, T0, T0);
     assert!(r.values[0].unwrap().is_nan());
-    assert_eq!(s.series_count().unwrap(), 5);
+    assert_eq!(s.series_count().unwrap(), 6);
+    let r = values(&s, "backfill", T0 - 1, T0 + 59, T0 + 1000);
+    assert_eq!((r.step, r.values), (60, vec![Some(9.0)]));
 }
 
 /// The same write stream as real whisper (python3-whisper 1.1.4, written live by
 /// `ingest-tests/fixtures/whisper-compare/generate.py`), flushed to blocks every 30 minutes,
-/// gives the same fetches: archive choice, alignment, gaps, overwrites and every
-/// aggregation method with its xFilesFactor.
+/// gives the same fetches: archive choice, alignment, gaps, overwrites, backfilled points
+/// written straight to a coarser archive, and every aggregation method with its xFilesFactor.
 #[test]
 fn agrees_with_real_whisper() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -451,7 +510,7 @@ fn agrees_with_real_whisper() {
                 w[1].as_i64().unwrap(),
                 w[2].as_f64().unwrap(),
             );
-            s.write(&[point]).unwrap();
+            s.write_at(&[point], w[3].as_i64().unwrap()).unwrap();
         } else if ev.get("flush").is_some() {
             s.flush().unwrap();
         } else if let Some(f) = ev.get("fetch") {
@@ -512,7 +571,7 @@ fn kill_9_child() {
                 )
             })
             .collect();
-        s.write(&batch).unwrap();
+        live(&s, &batch).unwrap();
         writeln!(out, "acked {b}").unwrap();
         out.flush().unwrap();
     }
@@ -561,7 +620,7 @@ fn kill_9_loses_nothing_acknowledged() {
             assert_eq!(r.values, vec![Some(n as f64)], "batch {b} point {i}");
         }
     }
-    s.write(&[p("k9.after", T0, 1.0)]).unwrap();
+    live(&s, &[p("k9.after", T0, 1.0)]).unwrap();
     s.flush().unwrap();
 }
 
@@ -615,7 +674,7 @@ fn disk_bytes_per_point() {
                 p(&names[i], t, x[i] as f64 / 100.0)
             })
             .collect();
-        s.write(&batch).unwrap();
+        live(&s, &batch).unwrap();
         if tick % 720 == 719 {
             s.flush().unwrap();
         }

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use super::MetricsError;
 
 const SERIES: u8 = 1;
+/// Points at the finest archive level.
 const POINTS: u8 = 2;
+/// Points written straight to a coarser level (older than the finest retention).
+const LEVEL_POINTS: u8 = 3;
 /// Larger lengths are corruption, not records (a batch is split well below this).
 const MAX_RECORD: usize = 64 << 20;
 /// Points per record, so a huge write batch never makes a record near `MAX_RECORD`.
@@ -27,8 +30,11 @@ pub enum Record {
         id: u32,
         name: String,
     },
-    /// `(series id, slot timestamp, value)`.
-    Points(Vec<(u32, i64, f64)>),
+    /// `(series id, slot timestamp, value)` at an archive level.
+    Points {
+        level: u8,
+        points: Vec<(u32, i64, f64)>,
+    },
 }
 
 pub struct Wal {
@@ -59,11 +65,17 @@ pub fn encode_series(id: u32, name: &str, out: &mut Vec<u8>) {
     frame(&p, out);
 }
 
-/// Appends point records (`count u32`, then 20 bytes a point) to `out`.
-pub fn encode_points(points: &[(u32, i64, f64)], out: &mut Vec<u8>) {
+/// Appends point records (`count u32`, then 20 bytes a point; level 0 as type 2, others as
+/// type 3 with a level byte) to `out`.
+pub fn encode_points(level: u8, points: &[(u32, i64, f64)], out: &mut Vec<u8>) {
     for batch in points.chunks(POINTS_PER_RECORD) {
-        let mut p = Vec::with_capacity(5 + batch.len() * 20);
-        p.push(POINTS);
+        let mut p = Vec::with_capacity(6 + batch.len() * 20);
+        if level == 0 {
+            p.push(POINTS);
+        } else {
+            p.push(LEVEL_POINTS);
+            p.push(level);
+        }
         p.extend_from_slice(&(batch.len() as u32).to_le_bytes());
         for &(id, t, v) in batch {
             p.extend_from_slice(&id.to_le_bytes());
@@ -76,6 +88,13 @@ pub fn encode_points(points: &[(u32, i64, f64)], out: &mut Vec<u8>) {
 
 fn decode(payload: &[u8]) -> Option<Record> {
     let (&kind, body) = payload.split_first()?;
+    let (level, body) = match kind {
+        LEVEL_POINTS => {
+            let (&level, rest) = body.split_first()?;
+            (level, rest)
+        }
+        _ => (0, body),
+    };
     let u32_at = |at: usize| Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?));
     let u64_at = |at: usize| Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?));
     match kind {
@@ -83,7 +102,7 @@ fn decode(payload: &[u8]) -> Option<Record> {
             id: u32_at(0)?,
             name: String::from_utf8(body.get(4..)?.to_vec()).ok()?,
         }),
-        POINTS => {
+        POINTS | LEVEL_POINTS => {
             let n = u32_at(0)? as usize;
             if body.len() != 4 + n * 20 {
                 return None;
@@ -98,7 +117,7 @@ fn decode(payload: &[u8]) -> Option<Record> {
                     ))
                 })
                 .collect::<Option<Vec<_>>>()?;
-            Some(Record::Points(pts))
+            Some(Record::Points { level, points: pts })
         }
         _ => None,
     }
@@ -271,10 +290,10 @@ mod tests {
         assert!(recs.is_empty());
         let mut buf = Vec::new();
         encode_series(0, "a.b", &mut buf);
-        encode_points(&[(0, 10, 1.5), (0, 20, f64::NAN)], &mut buf);
+        encode_points(0, &[(0, 10, 1.5), (0, 20, f64::NAN)], &mut buf);
         wal.append(&buf).unwrap();
         buf.clear();
-        encode_points(&[(0, 30, 3.0)], &mut buf);
+        encode_points(0, &[(0, 30, 3.0)], &mut buf);
         wal.append(&buf).unwrap();
         wal.sync().unwrap();
         let path = wal.path().to_path_buf();
@@ -295,18 +314,30 @@ mod tests {
                 name: "a.b".into()
             }
         );
-        let Record::Points(p) = &recs[1] else {
+        let Record::Points {
+            level: 0,
+            points: p,
+        } = &recs[1]
+        else {
             panic!()
         };
         assert_eq!(p[0], (0, 10, 1.5));
         assert!(p[1].2.is_nan());
         // appends after the cut replay
         buf.clear();
-        encode_points(&[(0, 40, 4.0)], &mut buf);
+        encode_points(0, &[(0, 40, 4.0)], &mut buf);
+        encode_points(2, &[(0, 600, 6.0)], &mut buf);
         wal.append(&buf).unwrap();
         drop(wal);
         let (mut wal, recs) = Wal::open(tmp.path()).unwrap();
-        assert_eq!(recs.len(), 3);
+        assert_eq!(recs.len(), 4);
+        assert_eq!(
+            recs[3],
+            Record::Points {
+                level: 2,
+                points: vec![(0, 600, 6.0)]
+            }
+        );
         wal.rotate().unwrap();
         drop(wal);
         let (_, recs) = Wal::open(tmp.path()).unwrap();
@@ -322,7 +353,7 @@ mod tests {
             let mut buf = Vec::new();
             let mut ends = Vec::new();
             for i in 0..n {
-                encode_points(&[(i as u32, i as i64, i as f64)], &mut buf);
+                encode_points(0, &[(i as u32, i as i64, i as f64)], &mut buf);
                 ends.push(buf.len());
             }
             let mut bad = buf.clone();
