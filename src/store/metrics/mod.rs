@@ -84,6 +84,18 @@ pub struct Series {
     pub values: Vec<Option<f64>>,
 }
 
+/// A snapshot of the engine's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Series known (never shrinks: series are not deleted).
+    pub series: usize,
+    /// Slots held in memory, not yet in a block.
+    pub head_points: usize,
+    pub blocks: usize,
+    /// Bytes of all blocks' chunk files.
+    pub block_bytes: u64,
+}
+
 /// The narrow interface the rest of telltale uses, so a ClickHouse (GraphiteMergeTree)
 /// backend can stand in for the embedded engine later.
 pub trait MetricsBackend: Send + Sync {
@@ -132,7 +144,9 @@ struct Inner {
     aggregations: Aggregations,
     index: SeriesIndex,
     /// Resolved rules by series id, fixed when the series is first seen in this process.
-    rules: Vec<SeriesRules>,
+    rules: Vec<Arc<SeriesRules>>,
+    /// One shared copy per distinct rule set, so a million series cost a million pointers.
+    rule_cache: Vec<Arc<SeriesRules>>,
     wal: Wal,
     head: Head,
     /// Ascending `seq`: later blocks override earlier ones slot by slot.
@@ -171,13 +185,21 @@ fn slot(t: i64, step: i64) -> i64 {
 
 impl Inner {
     fn rules_for(&self, sid: u32) -> Option<&SeriesRules> {
-        self.rules.get(sid as usize)
+        self.rules.get(sid as usize).map(|r| &**r)
     }
 
     fn register(&mut self, sid: u32, name: &str) {
         if sid as usize == self.rules.len() {
             let r = retention::resolve(&self.schemas, &self.aggregations, name);
-            self.rules.push(r);
+            let shared = match self.rule_cache.iter().find(|c| ***c == r) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(r);
+                    self.rule_cache.push(c.clone());
+                    c
+                }
+            };
+            self.rules.push(shared);
         }
     }
 
@@ -426,6 +448,7 @@ impl MetricStore {
             aggregations,
             index,
             rules: Vec::new(),
+            rule_cache: Vec::new(),
             wal,
             head: Head::default(),
             blocks,
@@ -510,6 +533,17 @@ impl MetricStore {
     /// Number of series known.
     pub fn series_count(&self) -> Result<usize, MetricsError> {
         Ok(self.read_lock()?.index.len())
+    }
+
+    /// Gauges about the engine, for telltale's own `telltale.*` metrics and `/metrics`.
+    pub fn stats(&self) -> Result<StoreStats, MetricsError> {
+        let g = self.read_lock()?;
+        Ok(StoreStats {
+            series: g.index.len(),
+            head_points: g.head.points,
+            blocks: g.blocks.len(),
+            block_bytes: g.blocks.iter().map(|b| b.size).sum(),
+        })
     }
 
     /// Drops like `kill -9` would: no flush, no final fsync.

@@ -413,6 +413,15 @@ fn concurrent_writers_never_drop_a_series() {
         t.join().unwrap();
     }
     assert_eq!(s.series_count().unwrap(), 800);
+    let stats = s.stats().unwrap();
+    assert_eq!(
+        (stats.series, stats.head_points, stats.blocks),
+        (800, 800, 0)
+    );
+    s.flush().unwrap();
+    let stats = s.stats().unwrap();
+    assert_eq!((stats.head_points, stats.blocks), (0, 1));
+    assert!(stats.block_bytes > 800);
     assert_eq!(s.expand("t3.*").unwrap().len(), 200);
 }
 
