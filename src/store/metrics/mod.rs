@@ -653,7 +653,12 @@ impl MetricsBackend for MetricStore {
                 .collect();
             wal::encode_points(level, &pts, &mut framed);
         }
-        inner.wal.append(&framed)?;
+        if let Err(e) = inner.wal.append(&framed) {
+            // the batch's new series are in the index but their wal records may not be: make
+            // the index durable so later points for them replay (best effort: the disk failed)
+            let _ = inner.index.sync();
+            return Err(e);
+        }
         if self.sync_each_write {
             inner.wal.sync()?;
         }

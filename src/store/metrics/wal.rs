@@ -222,13 +222,13 @@ impl Wal {
             .map_err(|e| MetricsError::io(&self.path, e))
     }
 
+    /// fsyncs now, even when not dirty: the sync thread may hold a handle whose fsync has not
+    /// finished, and a caller of `sync` must not return before the data is durable.
     pub fn sync(&mut self) -> Result<(), MetricsError> {
-        if self.dirty {
-            self.file
-                .sync_data()
-                .map_err(|e| MetricsError::io(&self.path, e))?;
-            self.dirty = false;
-        }
+        self.file
+            .sync_data()
+            .map_err(|e| MetricsError::io(&self.path, e))?;
+        self.dirty = false;
         Ok(())
     }
 
