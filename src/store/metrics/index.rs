@@ -124,6 +124,13 @@ impl SeriesIndex {
         self.names.is_empty()
     }
 
+    /// Every name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.names.iter().map(|n| n.to_string()).collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }

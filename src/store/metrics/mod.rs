@@ -120,6 +120,8 @@ pub trait MetricsBackend: Send + Sync {
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
     /// Series names matching a glob.
     fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError>;
+    /// Every series name, sorted (Graphite's `/metrics/index.json`).
+    fn names(&self) -> Result<Vec<String>, MetricsError>;
     /// Makes everything written so far durable in a block and empties the WAL.
     fn flush(&self) -> Result<(), MetricsError>;
 }
@@ -728,6 +730,10 @@ impl MetricsBackend for MetricStore {
 
     fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError> {
         Ok(self.read_lock()?.index.expand(pattern))
+    }
+
+    fn names(&self) -> Result<Vec<String>, MetricsError> {
+        Ok(self.read_lock()?.index.names())
     }
 
     fn flush(&self) -> Result<(), MetricsError> {

@@ -310,6 +310,10 @@ fn find_and_expand_through_the_store() {
         s.find("*.load").unwrap(),
         vec![("web2.load".to_string(), true)]
     );
+    assert_eq!(
+        s.names().unwrap(),
+        ["web1.cpu0.user", "web1.cpu1.user", "web2.load"]
+    );
 }
 
 fn wal_files(dir: &Path) -> Vec<PathBuf> {
