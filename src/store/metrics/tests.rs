@@ -654,6 +654,9 @@ fn dir_size(p: &Path) -> u64 {
 /// Bytes on disk per point for random-walk series (2 decimals) at 10 s over a week, the
 /// issue's storage benchmark shape. `TELLTALE_SERIES` sets the series count (default 100).
 /// Run: `cargo test --release --lib disk_bytes_per_point -- --ignored --nocapture`.
+/// On the 2-core dev machine (release, 2026-11-24): 1,000 series, 60.48 M points, 1.183
+/// bytes a point on disk, 1.27 M points/s through `write` in batches of 1,000 from one thread,
+/// head cuts and compaction included.
 #[test]
 #[ignore = "a measurement, not a check"]
 fn disk_bytes_per_point() {
