@@ -130,6 +130,9 @@ pub trait MetricsBackend: Send + Sync {
 const CUT_EVERY: Duration = Duration::from_secs(2 * 3600);
 /// A head holding this many slots is cut whatever its age, bounding memory.
 const MAX_HEAD_POINTS: usize = 8 << 20;
+/// A WAL this large cuts the head whatever its size: bounds replay time and disk use when
+/// traffic keeps overwriting the same slots.
+const MAX_WAL_BYTES: u64 = 512 << 20;
 /// The data span a head cut usually covers, the unit of compaction tiers.
 const CUT_SPAN: i64 = 2 * 3600;
 /// Blocks merged at once.
@@ -667,7 +670,7 @@ impl MetricsBackend for MetricStore {
         for (level, sid, t, v) in slots {
             inner.head.insert(sid, level, t, v);
         }
-        if inner.head.points >= MAX_HEAD_POINTS {
+        if inner.head.points >= MAX_HEAD_POINTS || inner.wal.len() >= MAX_WAL_BYTES {
             inner.cut()?;
         }
         Ok(())

@@ -44,6 +44,9 @@ pub struct Wal {
     file: File,
     /// Written since the last fsync.
     dirty: bool,
+    /// Bytes in the active segment, so overwrite-heavy traffic (a small head, a growing log)
+    /// still triggers a head cut.
+    len: u64,
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -201,12 +204,17 @@ impl Wal {
         if seqs.is_empty() {
             sync_dir(dir)?;
         }
+        let len = file
+            .metadata()
+            .map_err(|e| MetricsError::io(&path, e))?
+            .len();
         let wal = Wal {
             dir: dir.to_path_buf(),
             seq,
             path,
             file,
             dirty: false,
+            len,
         };
         Ok((wal, records))
     }
@@ -217,9 +225,19 @@ impl Wal {
             return Ok(());
         }
         self.dirty = true;
+        self.len += framed.len() as u64;
         self.file
             .write_all(framed)
             .map_err(|e| MetricsError::io(&self.path, e))
+    }
+
+    /// Bytes in the active segment.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// fsyncs now, even when not dirty: the sync thread may hold a handle whose fsync has not
@@ -262,6 +280,7 @@ impl Wal {
         self.path = path;
         self.seq = next;
         self.dirty = false;
+        self.len = 0;
         for seq in (1..=old).rev() {
             let p = segment_path(&self.dir, seq);
             match std::fs::remove_file(&p) {
@@ -331,6 +350,7 @@ mod tests {
         drop(wal);
         let (mut wal, recs) = Wal::open(tmp.path()).unwrap();
         assert_eq!(recs.len(), 4);
+        assert_eq!(wal.len(), std::fs::metadata(wal.path()).unwrap().len());
         assert_eq!(
             recs[3],
             Record::Points {
@@ -340,8 +360,9 @@ mod tests {
         );
         wal.rotate().unwrap();
         drop(wal);
-        let (_, recs) = Wal::open(tmp.path()).unwrap();
+        let (wal, recs) = Wal::open(tmp.path()).unwrap();
         assert!(recs.is_empty());
+        assert!(wal.is_empty());
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 
