@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! write ─► series index (new names) ─► WAL (fsync every `wal_sync`) ─► head (per series, per slot)
-//!                                                                        │ every 2 h or on flush
+//!                         every 2 h, 8 M slots, 512 MiB of WAL, or flush │
 //!                                                                        ▼
 //!                                blocks/<seq>/ {chunks, index}: finest slots + rollups per archive
 //! ```
