@@ -6,7 +6,8 @@
 //! - [`ingest`]: listeners and wire protocols (syslog framing, RFC 3164, RFC 5424, carbon,
 //!   Monit's collector XML)
 //! - [`normalize`]: raw frames → records (header parse; rules later)
-//! - [`store`]: the log store (tantivy, one index per UTC day)
+//! - [`store`]: the log store (tantivy, one index per UTC day) and the metric store (WAL,
+//!   head, Gorilla chunks, blocks, whisper-style rollups)
 //! - [`query`]: the log query language and time expressions
 //! - [`http`]: the API router (transport only)
 //! - [`app`]: wiring, bounded channels, graceful shutdown

@@ -1,2 +1,4 @@
-//! Storage engines: logs (tantivy, daily partitions).
+//! Storage engines: logs (tantivy, daily partitions) and metrics (WAL, head, Gorilla chunks,
+//! immutable blocks, rollups).
 pub mod logs;
+pub mod metrics;

@@ -1,0 +1,68 @@
+//! The head: points not yet in a block, per series and archive level, keyed by slot. Nearly
+//! every point lands at level 0 (the finest step); as in whisper, a point older than the
+//! finest archive's retention when written goes straight to the first archive that still
+//! covers it. A map per (series, level) makes "the last write to a slot wins" a plain insert,
+//! and lets late and out-of-order points land anywhere.
+
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Default)]
+pub struct Head {
+    pub series: HashMap<(u32, u8), BTreeMap<i64, f64>>,
+    /// Distinct slots held, to bound memory whatever the time span.
+    pub points: usize,
+}
+
+impl Head {
+    pub fn insert(&mut self, sid: u32, level: u8, slot: i64, value: f64) {
+        let m = self.series.entry((sid, level)).or_default();
+        if m.insert(slot, value).is_none() {
+            self.points += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    pub fn get(&self, sid: u32, level: u8) -> Option<&BTreeMap<i64, f64>> {
+        self.series.get(&(sid, level))
+    }
+
+    /// Slots of `sid` at `level` in `[start, end)`.
+    pub fn range(
+        &self,
+        sid: u32,
+        level: u8,
+        start: i64,
+        end: i64,
+    ) -> impl Iterator<Item = (i64, f64)> + '_ {
+        self.get(sid, level)
+            .into_iter()
+            .flat_map(move |m| m.range(start..end.max(start)).map(|(&t, &v)| (t, v)))
+    }
+
+    pub fn clear(&mut self) {
+        *self = Head::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_write_to_a_slot_wins() {
+        let mut h = Head::default();
+        h.insert(1, 0, 100, 1.0);
+        h.insert(1, 0, 90, 2.0);
+        h.insert(1, 0, 100, 3.0);
+        h.insert(1, 1, 60, 4.0);
+        assert_eq!(h.points, 3);
+        let got: Vec<_> = h.range(1, 0, 0, 200).collect();
+        assert_eq!(got, vec![(90, 2.0), (100, 3.0)]);
+        assert_eq!(h.range(1, 0, 95, 100).count(), 0);
+        assert_eq!(h.range(2, 0, 0, 200).count(), 0);
+        assert_eq!(h.range(1, 1, 0, 200).count(), 1);
+    }
+}

@@ -1,0 +1,747 @@
+//! The metric store: a small engine shaped like Prometheus' TSDB, answering with whisper's
+//! semantics so Graphite clients see what carbon would have shown them.
+//!
+//! ```text
+//! write ─► series index (new names) ─► WAL (fsync every `wal_sync`) ─► head (per series, per slot)
+//!                         every 2 h, 8 M slots, 512 MiB of WAL, or flush │
+//!                                                                        ▼
+//!                                blocks/<seq>/ {chunks, index}: finest slots + rollups per archive
+//! ```
+//!
+//! Each series resolves, by name, to the archives of `storage-schemas.conf` and the method and
+//! xFilesFactor of `storage-aggregation.conf` (see [`retention`]). As whisper does, a point is
+//! written to the finest archive whose retention covers its age (almost always the finest),
+//! in its slot there (`timestamp - timestamp % step`); a later write to the same slot wins,
+//! across the head and across blocks, because newer blocks override older ones. Coarser
+//! archives are derived as whisper derives them, each from the next finer one with the
+//! series' method and xFilesFactor: on the fly for slots the head touches, and persisted into
+//! the block when the head is cut, so they outlive the finer data. Retention drops whole
+//! chunks (and whole blocks) once past their archive's retention.
+//!
+//! Locking is one reader-writer lock over the engine: writes hold it briefly (a WAL append
+//! and map inserts; a head cut and compaction hold it longer), the fsync happens outside it on
+//! a background thread, and reads share it (block reads are positional, `pread`).
+//! All calls block; the integrator runs them on blocking threads.
+
+pub mod block;
+pub mod chunk;
+pub mod head;
+pub mod index;
+pub mod retention;
+pub mod wal;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::model::MetricPoint;
+use block::{Block, BlockWriter, Column};
+use head::Head;
+use index::SeriesIndex;
+use retention::{Aggregations, Schemas, SeriesRules};
+use wal::{Record, Wal};
+
+/// Errors of the metric store.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is corrupt: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("metric store is full: {0}")]
+    Full(String),
+    #[error("the metric store lock is poisoned")]
+    Poisoned,
+    #[error("{0} is in use by another process")]
+    Locked(PathBuf),
+}
+
+impl MetricsError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> MetricsError {
+        MetricsError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What a read returns, as whisper's fetch: slots `start, start + step, …` up to `end`
+/// (exclusive), `None` where nothing was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A snapshot of the engine's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Series known (never shrinks: series are not deleted).
+    pub series: usize,
+    /// Slots held in memory, not yet in a block.
+    pub head_points: usize,
+    pub blocks: usize,
+    /// Bytes of all blocks' chunk files.
+    pub block_bytes: u64,
+}
+
+/// The narrow interface the rest of telltale uses, so a ClickHouse (GraphiteMergeTree)
+/// backend can stand in for the embedded engine later.
+pub trait MetricsBackend: Send + Sync {
+    /// Stores points as of the wall clock; see [`MetricsBackend::write_at`].
+    fn write(&self, points: &[MetricPoint]) -> Result<(), MetricsError> {
+        self.write_at(points, unix_now())
+    }
+    /// Stores points as of `now` (epoch seconds), which decides, as in whisper, the archive a
+    /// point is written to: the finest one whose retention covers its age. A new name always
+    /// creates its series (no drop, no throttle).
+    fn write_at(&self, points: &[MetricPoint], now: i64) -> Result<(), MetricsError>;
+    /// Whisper's fetch of `[from, until]` as of `now` (epoch seconds): `None` for an unknown
+    /// series or a range wholly outside retention or in the future.
+    fn read(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError>;
+    /// Graphite's metrics/find: `(path, is_leaf)` at the pattern's depth.
+    fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
+    /// Series names matching a glob.
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError>;
+    /// Every series name, sorted (Graphite's `/metrics/index.json`).
+    fn names(&self) -> Result<Vec<String>, MetricsError>;
+    /// Makes everything written so far durable in a block and empties the WAL.
+    fn flush(&self) -> Result<(), MetricsError>;
+}
+
+/// Head data older than this (wall clock since the last cut) is cut into a block.
+const CUT_EVERY: Duration = Duration::from_secs(2 * 3600);
+/// A head holding this many slots is cut whatever its age, bounding memory.
+const MAX_HEAD_POINTS: usize = 8 << 20;
+/// A WAL this large cuts the head whatever its size: bounds replay time and disk use when
+/// traffic keeps overwriting the same slots.
+const MAX_WAL_BYTES: u64 = 512 << 20;
+/// The data span a head cut usually covers, the unit of compaction tiers.
+const CUT_SPAN: i64 = 2 * 3600;
+/// Blocks merged at once.
+const COMPACT_FANIN: usize = 4;
+/// Blocks spanning about `4^4` cuts (three weeks) are not merged further, so retention still
+/// deletes data in reasonably small units.
+const COMPACT_MAX_TIER: u32 = 4;
+/// How often the background thread applies retention (wall clock).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+struct Inner {
+    root: PathBuf,
+    schemas: Schemas,
+    aggregations: Aggregations,
+    index: SeriesIndex,
+    /// Resolved rules by series id, fixed when the series is first seen in this process.
+    rules: Vec<Arc<SeriesRules>>,
+    /// One shared copy per distinct rule set, so a million series cost a million pointers.
+    rule_cache: Vec<Arc<SeriesRules>>,
+    wal: Wal,
+    head: Head,
+    /// Ascending `seq`: later blocks override earlier ones slot by slot.
+    blocks: Vec<Block>,
+    next_seq: u64,
+    last_cut: Instant,
+    last_retention: Instant,
+    /// Held (locked) for the life of the engine; released when dropped.
+    _lock: std::fs::File,
+}
+
+/// The embedded engine; see the module documentation.
+pub struct MetricStore {
+    /// Reads share it; writes, flushes and the sync thread's brief visits take it alone.
+    inner: Arc<RwLock<Inner>>,
+    /// `true` asks the sync thread to stop; the condvar wakes it early.
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+    /// `wal_sync == 0`: fsync on every write instead of on a timer.
+    sync_each_write: bool,
+    /// Set by tests to drop like a crash: no final fsync.
+    crashed: AtomicBool,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `t - t mod step`, flooring; the few timestamps within a step of `i64::MIN` keep their own
+/// value rather than overflow.
+fn slot(t: i64, step: i64) -> i64 {
+    t.checked_sub(t.rem_euclid(step)).unwrap_or(t)
+}
+
+impl Inner {
+    fn rules_for(&self, sid: u32) -> Option<&SeriesRules> {
+        self.rules.get(sid as usize).map(|r| &**r)
+    }
+
+    fn register(&mut self, sid: u32, name: &str) {
+        if sid as usize == self.rules.len() {
+            let r = retention::resolve(&self.schemas, &self.aggregations, name);
+            let shared = match self.rule_cache.iter().find(|c| ***c == r) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(r);
+                    self.rule_cache.push(c.clone());
+                    c
+                }
+            };
+            self.rules.push(shared);
+        }
+    }
+
+    /// Values of `sid` at archive `level` for slots in `[start, end)`: blocks in order, then
+    /// the head (finest level) or rollups of the slots the head touches (coarser levels).
+    fn level_range(
+        &self,
+        sid: u32,
+        level: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<BTreeMap<i64, f64>, MetricsError> {
+        let mut out = BTreeMap::new();
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(out);
+        };
+        let (Some(archive), Ok(lvl)) = (rules.archives.get(level), u8::try_from(level)) else {
+            return Ok(out);
+        };
+        if end <= start {
+            return Ok(out);
+        }
+        for b in &self.blocks {
+            match b.entries.get(&(sid, lvl)) {
+                Some(e) if e.max_t >= start && e.min_t < end => {}
+                _ => continue,
+            }
+            for (t, v) in b.read(sid, lvl)? {
+                if (start..end).contains(&t) {
+                    out.insert(t, v);
+                }
+            }
+        }
+        out.extend(self.head_level(sid, level, archive.step, start, end)?);
+        Ok(out)
+    }
+
+    /// What the head contributes at `level` in `[start, end)`: rollups of the slots its finer
+    /// levels touch, under the points written straight to this level (whisper writes a point
+    /// into the first archive covering its age, then propagates down).
+    fn head_level(
+        &self,
+        sid: u32,
+        level: usize,
+        step: i64,
+        start: i64,
+        end: i64,
+    ) -> Result<BTreeMap<i64, f64>, MetricsError> {
+        let mut out = BTreeMap::new();
+        let mut touched = BTreeSet::new();
+        for finer in 0..level.min(256) {
+            if let Some(m) = self.head.get(sid, finer as u8) {
+                touched.extend(
+                    m.keys()
+                        .map(|&t| slot(t, step))
+                        .filter(|t| (start..end).contains(t)),
+                );
+            }
+        }
+        out.extend(self.rollups(sid, level, &touched)?);
+        if let Ok(lvl) = u8::try_from(level) {
+            out.extend(self.head.range(sid, lvl, start, end));
+        }
+        Ok(out)
+    }
+
+    /// Whisper's propagation: each slot of `level` from the `level - 1` slots under it.
+    fn rollups(
+        &self,
+        sid: u32,
+        level: usize,
+        slots: &BTreeSet<i64>,
+    ) -> Result<Vec<(i64, f64)>, MetricsError> {
+        let (Some(rules), Some(&lo), Some(&hi)) =
+            (self.rules_for(sid), slots.first(), slots.last())
+        else {
+            return Ok(Vec::new());
+        };
+        let (Some(fine), Some(coarse)) = (
+            rules.archives.get(level.wrapping_sub(1)),
+            rules.archives.get(level),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let finer = self.level_range(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
+        let n = coarse.step / fine.step;
+        let mut out = Vec::with_capacity(slots.len());
+        let mut vals = Vec::with_capacity(n as usize);
+        for &s in slots {
+            vals.clear();
+            vals.extend((0..n).map(|i| finer.get(&s.saturating_add(i * fine.step)).copied()));
+            if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
+                out.push((s, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cuts the head into block `next_seq` (finest slots plus the rollups they change), then
+    /// rotates the WAL: everything it held is now in the block.
+    fn cut(&mut self) -> Result<(), MetricsError> {
+        self.last_cut = Instant::now();
+        if self.head.is_empty() {
+            return Ok(());
+        }
+        let sids: BTreeSet<u32> = self.head.series.keys().map(|&(sid, _)| sid).collect();
+        let mut cols: Vec<Column> = Vec::new();
+        for sid in sids {
+            let steps: Vec<i64> = self
+                .rules_for(sid)
+                .map(|r| r.archives.iter().map(|a| a.step).take(256).collect())
+                .unwrap_or_default();
+            for (level, step) in steps.into_iter().enumerate() {
+                let col = self.head_level(sid, level, step, i64::MIN, i64::MAX)?;
+                cols.push((sid, level as u8, col.into_iter().collect()));
+            }
+        }
+        self.index.sync()?;
+        let block = Block::write(&self.root.join("blocks"), self.next_seq, &cols)?;
+        self.blocks.push(block);
+        self.next_seq += 1;
+        self.wal.rotate()?;
+        self.head.clear();
+        while self.compact()? {}
+        Ok(())
+    }
+
+    /// Drops chunks wholly past their archive's retention: a block keeping nothing is
+    /// deleted, one keeping some is rewritten without the rest. Deletion is per chunk, so
+    /// data may outlive its retention by up to a chunk's span (reads never show it: the
+    /// archive choice only covers each archive's retention).
+    fn apply_retention(&mut self, now: i64) -> Result<usize, MetricsError> {
+        let root = self.root.join("blocks");
+        let mut changed = 0;
+        let mut i = 0;
+        while i < self.blocks.len() {
+            let b = &self.blocks[i];
+            let mut keep: Vec<(u32, u8)> = b
+                .entries
+                .iter()
+                .filter(|&(&(sid, level), e)| {
+                    self.rules_for(sid)
+                        .and_then(|r| r.archives.get(level as usize))
+                        .is_some_and(|a| e.max_t >= now.saturating_sub(a.retention()))
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            if keep.len() == b.entries.len() {
+                i += 1;
+                continue;
+            }
+            changed += 1;
+            if keep.is_empty() {
+                std::fs::remove_dir_all(&b.dir).map_err(|e| MetricsError::io(&b.dir, e))?;
+                self.blocks.remove(i);
+                continue;
+            }
+            keep.sort_unstable();
+            let mut w = BlockWriter::new(&root, b.seq)?;
+            for (sid, level) in keep {
+                w.add(sid, level, &b.read(sid, level)?)?;
+            }
+            self.blocks[i] = w.finish()?;
+            i += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Merges the oldest run of [`COMPACT_FANIN`] consecutive blocks of the same tier into
+    /// one, so a long read opens a few blocks, not one per flush. The merged block takes the
+    /// run's highest `seq` (it replaces that block atomically, then the others are deleted;
+    /// a crash in between leaves duplicates the merged block overrides), which keeps the
+    /// newest-wins order with every other block.
+    fn compact(&mut self) -> Result<bool, MetricsError> {
+        let tiers: Vec<u32> = self.blocks.iter().map(tier).collect();
+        let Some(start) = (0..self.blocks.len().saturating_sub(COMPACT_FANIN - 1)).find(|&i| {
+            tiers[i] < COMPACT_MAX_TIER
+                && tiers[i..i + COMPACT_FANIN].iter().all(|&t| t == tiers[i])
+        }) else {
+            return Ok(false);
+        };
+        let run = &self.blocks[start..start + COMPACT_FANIN];
+        let keys: BTreeSet<(u32, u8)> =
+            run.iter().flat_map(|b| b.entries.keys().copied()).collect();
+        let seq = run[COMPACT_FANIN - 1].seq;
+        let mut w = BlockWriter::new(&self.root.join("blocks"), seq)?;
+        for (sid, level) in keys {
+            let mut merged = BTreeMap::new();
+            for b in run {
+                merged.extend(b.read(sid, level)?);
+            }
+            let points: Vec<(i64, f64)> = merged.into_iter().collect();
+            w.add(sid, level, &points)?;
+        }
+        let block = w.finish()?;
+        let old: Vec<Block> = self
+            .blocks
+            .splice(start..start + COMPACT_FANIN, [block])
+            .collect();
+        for b in old.iter().filter(|b| b.seq != seq) {
+            std::fs::remove_dir_all(&b.dir).map_err(|e| MetricsError::io(&b.dir, e))?;
+        }
+        Ok(true)
+    }
+}
+
+/// A block's compaction tier: about log4 of how many head cuts its time span covers.
+fn tier(b: &Block) -> u32 {
+    let mut cuts = b.max_t.saturating_sub(b.min_t).saturating_add(CUT_SPAN / 2) / CUT_SPAN;
+    let mut t = 0;
+    while cuts >= COMPACT_FANIN as i64 {
+        cuts /= COMPACT_FANIN as i64;
+        t += 1;
+    }
+    t
+}
+
+impl MetricStore {
+    /// Opens (creating if needed) `<data_dir>/metrics`: loads the series index and blocks,
+    /// replays the WAL into the head and starts the thread that fsyncs the WAL every
+    /// `wal_sync` (zero: every write is fsynced before it returns).
+    pub fn open(
+        data_dir: &Path,
+        schemas: Schemas,
+        aggregations: Aggregations,
+        wal_sync: Duration,
+    ) -> Result<MetricStore, MetricsError> {
+        let root = data_dir.join("metrics");
+        std::fs::create_dir_all(&root).map_err(|e| MetricsError::io(&root, e))?;
+        // two engines appending to one WAL would corrupt it: hold an exclusive lock
+        let lock_path = root.join("LOCK");
+        let lock =
+            std::fs::File::create(&lock_path).map_err(|e| MetricsError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(MetricsError::Locked(root)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(MetricsError::io(&lock_path, e)),
+        }
+        let index = SeriesIndex::open(&root.join("series"))?;
+        let blocks = block::open_all(&root.join("blocks"))?;
+        let next_seq = blocks.last().map_or(1, |b| b.seq + 1);
+        let (wal, records) = Wal::open(&root.join("wal"))?;
+        let mut inner = Inner {
+            root,
+            schemas,
+            aggregations,
+            index,
+            rules: Vec::new(),
+            rule_cache: Vec::new(),
+            wal,
+            head: Head::default(),
+            blocks,
+            next_seq,
+            last_cut: Instant::now(),
+            last_retention: Instant::now(),
+            _lock: lock,
+        };
+        for sid in 0..inner.index.len() as u32 {
+            let name = inner.index.name(sid).unwrap_or_default().to_string();
+            inner.register(sid, &name);
+        }
+        for rec in records {
+            match rec {
+                Record::Series { id, name } => {
+                    inner.index.insert_as(id, &name)?;
+                    inner.register(id, &name);
+                }
+                Record::Points { level, points } => {
+                    for (sid, t, v) in points {
+                        let Some(r) = inner.rules_for(sid) else {
+                            tracing::warn!(sid, "wal: point for an unknown series skipped");
+                            continue;
+                        };
+                        // the rules may have changed since: keep the level if it still exists
+                        let level = (level as usize).min(r.archives.len() - 1);
+                        let s = slot(t, r.archives[level].step);
+                        inner.head.insert(sid, level as u8, s, v);
+                    }
+                }
+            }
+        }
+        let inner = Arc::new(RwLock::new(inner));
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let interval = if wal_sync.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            wal_sync
+        };
+        let syncer = {
+            let (inner, stop) = (inner.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("metrics-wal-sync".into())
+                .spawn(move || sync_loop(&inner, &stop, interval))
+                .map_err(|e| MetricsError::io(data_dir, e))?
+        };
+        Ok(MetricStore {
+            inner,
+            stop,
+            syncer: Mutex::new(Some(syncer)),
+            sync_each_write: wal_sync.is_zero(),
+            crashed: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> Result<RwLockWriteGuard<'_, Inner>, MetricsError> {
+        self.inner.write().map_err(|_| MetricsError::Poisoned)
+    }
+
+    fn read_lock(&self) -> Result<RwLockReadGuard<'_, Inner>, MetricsError> {
+        self.inner.read().map_err(|_| MetricsError::Poisoned)
+    }
+
+    /// Deletes data past each archive's retention as of `now`: whole blocks when nothing in
+    /// them is retained, otherwise the block is rewritten without the expired chunks.
+    /// Returns how many blocks changed. The sync thread does this hourly with the wall
+    /// clock; tests and tools call it with their own `now`.
+    pub fn apply_retention(&self, now: i64) -> Result<usize, MetricsError> {
+        self.lock()?.apply_retention(now)
+    }
+
+    /// fsyncs the WAL now.
+    pub fn sync(&self) -> Result<(), MetricsError> {
+        self.lock()?.wal.sync()
+    }
+
+    /// Flushes the head into a block and stops the sync thread.
+    pub fn close(self) -> Result<(), MetricsError> {
+        self.flush()
+    }
+
+    /// Number of series known.
+    pub fn series_count(&self) -> Result<usize, MetricsError> {
+        Ok(self.read_lock()?.index.len())
+    }
+
+    /// Gauges about the engine, for telltale's own `telltale.*` metrics and `/metrics`.
+    pub fn stats(&self) -> Result<StoreStats, MetricsError> {
+        let g = self.read_lock()?;
+        Ok(StoreStats {
+            series: g.index.len(),
+            head_points: g.head.points,
+            blocks: g.blocks.len(),
+            block_bytes: g.blocks.iter().map(|b| b.size).sum(),
+        })
+    }
+
+    /// Drops like `kill -9` would: no flush, no final fsync.
+    #[cfg(test)]
+    pub(crate) fn crash(self) {
+        self.crashed.store(true, Ordering::SeqCst);
+    }
+}
+
+fn sync_loop(inner: &RwLock<Inner>, stop: &(Mutex<bool>, Condvar), interval: Duration) {
+    let (flag, cv) = stop;
+    loop {
+        let Ok(guard) = flag.lock() else { return };
+        let Ok((guard, _)) = cv.wait_timeout_while(guard, interval, |stopped| !*stopped) else {
+            return;
+        };
+        if *guard {
+            return;
+        }
+        drop(guard);
+        let handle = {
+            let Ok(mut g) = inner.write() else { return };
+            if g.last_cut.elapsed() >= CUT_EVERY
+                && let Err(e) = g.cut()
+            {
+                tracing::error!(error = %e, "metrics: cutting the head into a block failed");
+            }
+            if g.last_retention.elapsed() >= RETENTION_EVERY {
+                g.last_retention = Instant::now();
+                if let Err(e) = g.apply_retention(unix_now()) {
+                    tracing::error!(error = %e, "metrics: applying retention failed");
+                }
+            }
+            g.wal.take_sync_handle()
+        };
+        match handle {
+            Ok(Some((file, path))) => {
+                if let Err(e) = file.sync_data() {
+                    tracing::error!(path = %path.display(), error = %e, "metrics: wal fsync failed");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "metrics: wal fsync failed"),
+        }
+    }
+}
+
+impl Drop for MetricStore {
+    fn drop(&mut self) {
+        if let Ok(mut stopped) = self.stop.0.lock() {
+            *stopped = true;
+            self.stop.1.notify_all();
+        }
+        if let Some(h) = self.syncer.lock().ok().and_then(|mut s| s.take()) {
+            let _ = h.join();
+        }
+        if !self.crashed.load(Ordering::SeqCst)
+            && let Ok(mut g) = self.inner.write()
+            && let Err(e) = g.wal.sync()
+        {
+            tracing::error!(error = %e, "metrics: final wal fsync failed");
+        }
+    }
+}
+
+impl MetricsBackend for MetricStore {
+    fn write_at(&self, points: &[MetricPoint], now: i64) -> Result<(), MetricsError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut g = self.lock()?;
+        let inner = &mut *g;
+        let mut framed = Vec::new();
+        // (level, series, slot, value), in arrival order so a batch's own overwrites keep it
+        let mut slots = Vec::with_capacity(points.len());
+        for p in points {
+            let (sid, created) = inner.index.get_or_insert(&p.name)?;
+            if created {
+                inner.register(sid, &p.name);
+                wal::encode_series(sid, &p.name, &mut framed);
+            }
+            let archives = &inner.rules[sid as usize].archives;
+            // whisper: the first archive whose retention covers the point's age; a future
+            // point goes to the finest (whisper refuses it; we keep it), one older than every
+            // retention to the coarsest, where retention deletes it
+            let age = now.saturating_sub(p.timestamp);
+            let level = archives
+                .iter()
+                .take(256)
+                .position(|a| a.retention() >= age)
+                .unwrap_or(archives.len().min(256) - 1);
+            slots.push((
+                level as u8,
+                sid,
+                slot(p.timestamp, archives[level].step),
+                p.value,
+            ));
+        }
+        let mut levels: Vec<u8> = slots.iter().map(|s| s.0).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        for level in levels {
+            let pts: Vec<(u32, i64, f64)> = slots
+                .iter()
+                .filter(|s| s.0 == level)
+                .map(|&(_, sid, t, v)| (sid, t, v))
+                .collect();
+            wal::encode_points(level, &pts, &mut framed);
+        }
+        if let Err(e) = inner.wal.append(&framed) {
+            // the batch's new series are in the index but their wal records may not be: make
+            // the index durable so later points for them replay (best effort: the disk failed)
+            let _ = inner.index.sync();
+            return Err(e);
+        }
+        if self.sync_each_write {
+            inner.wal.sync()?;
+        }
+        for (level, sid, t, v) in slots {
+            inner.head.insert(sid, level, t, v);
+        }
+        if inner.head.points >= MAX_HEAD_POINTS || inner.wal.len() >= MAX_WAL_BYTES {
+            inner.cut()?;
+        }
+        Ok(())
+    }
+
+    fn read(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError> {
+        let g = self.read_lock()?;
+        let Some(sid) = g.index.get(name) else {
+            return Ok(None);
+        };
+        let Some(rules) = g.rules_for(sid) else {
+            return Ok(None);
+        };
+        let max_retention = rules
+            .archives
+            .iter()
+            .map(|a| a.retention())
+            .max()
+            .unwrap_or(0);
+        let oldest = now.saturating_sub(max_retention);
+        if from > until || from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let diff = now - from;
+        let level = rules
+            .archives
+            .iter()
+            .position(|a| a.retention() >= diff)
+            .unwrap_or(rules.archives.len() - 1);
+        let step = rules.archives[level].step;
+        let start = slot(from, step).saturating_add(step);
+        let mut end = slot(until, step).saturating_add(step);
+        if start == end {
+            end = end.saturating_add(step);
+        }
+        let values = g.level_range(sid, level, start, end)?;
+        let n = ((end - start) / step) as usize;
+        let values = (0..n)
+            .map(|i| values.get(&start.saturating_add(i as i64 * step)).copied())
+            .collect();
+        Ok(Some(Series {
+            start,
+            end,
+            step,
+            values,
+        }))
+    }
+
+    fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {
+        Ok(self.read_lock()?.index.find(pattern))
+    }
+
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError> {
+        Ok(self.read_lock()?.index.expand(pattern))
+    }
+
+    fn names(&self) -> Result<Vec<String>, MetricsError> {
+        Ok(self.read_lock()?.index.names())
+    }
+
+    fn flush(&self) -> Result<(), MetricsError> {
+        let mut g = self.lock()?;
+        g.cut()?;
+        g.wal.sync()
+    }
+}
