@@ -29,6 +29,8 @@ use crate::metrics::Counters;
 use crate::model::{LogRecord, MetricPoint};
 use crate::store::logs::LogStore;
 use crate::store::logs::writer::{self, WriterConfig};
+use crate::store::metrics::retention::{Aggregations, Schemas};
+use crate::store::metrics::{MetricStore, MetricsBackend};
 
 /// Runs the server until `shutdown` resolves, then drains and returns.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -107,15 +109,24 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
 
     // Metric points from statsd flushes, Graphite plaintext and Monit reports share one
     // bounded channel into the metrics writer.
-    let (points_tx, mut points_rx) = mpsc::channel::<Vec<MetricPoint>>(cfg.logs.channel_batches);
-    // replaced by the metrics store
-    let points_drain = tokio::spawn(async move {
-        let mut n = 0u64;
-        while let Some(batch) = points_rx.recv().await {
-            n += batch.len() as u64;
-        }
-        tracing::debug!("discarded {n} metric points (no metrics store yet)");
-    });
+    let (points_tx, points_rx) = mpsc::channel::<Vec<MetricPoint>>(cfg.logs.channel_batches);
+    let metrics = {
+        let (schemas, aggregations) = load_retention(&cfg.metrics)?;
+        let dir = cfg.data_dir.clone();
+        let sync = Duration::from_millis(cfg.metrics.wal_sync_ms.max(1));
+        let store = tokio::task::spawn_blocking(move || {
+            MetricStore::open(&dir, schemas, aggregations, sync)
+        })
+        .await?
+        .context("cannot open the metric store")?;
+        Arc::new(store)
+    };
+    let metrics_thread = {
+        let (store, counters) = (metrics.clone(), counters.clone());
+        std::thread::Builder::new()
+            .name("metrics-writer".into())
+            .spawn(move || write_points(store, points_rx, counters))?
+    };
     if let Some(addr) = cfg.carbon.listen.addr() {
         let carbon_settings = crate::ingest::carbon::listener::CarbonSettings {
             max_connections: cfg.syslog.max_connections,
@@ -224,7 +235,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     if let Some(t) = stale_task {
         let _ = t.await;
     }
-    let _ = points_drain.await;
+    // every points sender is gone now (listeners joined, HTTP state dropped)
+    let metrics_result = tokio::task::spawn_blocking(move || metrics_thread.join()).await?;
+    if metrics_result.is_err() {
+        anyhow::bail!("the metrics writer thread panicked");
+    }
+    let m = metrics.clone();
+    tokio::task::spawn_blocking(move || m.flush())
+        .await?
+        .context("cannot flush the metric store")?;
     let threads = tokio::task::spawn_blocking(move || {
         let n = normalize_thread.join();
         let w = writer_thread.join();
@@ -273,6 +292,57 @@ async fn stale_check(
             });
         }
     }
+}
+
+/// The metrics writer: a plain thread (the store's writes do blocking I/O). A failed write is
+/// logged and counted, never fatal: the next batch may well succeed (e.g. after disk space
+/// returns).
+fn write_points(
+    store: Arc<MetricStore>,
+    mut rx: mpsc::Receiver<Vec<MetricPoint>>,
+    counters: Arc<Counters>,
+) {
+    while let Some(batch) = rx.blocking_recv() {
+        match store.write(&batch) {
+            Ok(()) => {
+                counters
+                    .metric_points_written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                counters
+                    .metric_write_errors
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                tracing::error!("metric store write failed ({} points): {e}", batch.len());
+            }
+        }
+    }
+}
+
+/// Graphite's retention files: the configured paths, else `retention/` in the working
+/// directory, else the shipped defaults compiled in (so a bare `telltale serve` works).
+fn load_retention(cfg: &crate::config::MetricsConfig) -> anyhow::Result<(Schemas, Aggregations)> {
+    let pick = |set: &Option<std::path::PathBuf>, name: &str| {
+        set.clone().or_else(|| {
+            let p = std::path::Path::new("retention").join(name);
+            p.is_file().then_some(p)
+        })
+    };
+    let schemas = match pick(&cfg.schemas, "storage-schemas.conf") {
+        Some(p) => Schemas::load(&p)?,
+        None => Schemas::parse(
+            "storage-schemas.conf (built in)",
+            include_str!("../retention/storage-schemas.conf"),
+        )?,
+    };
+    let aggregations = match pick(&cfg.aggregations, "storage-aggregation.conf") {
+        Some(p) => Aggregations::load(&p)?,
+        None => Aggregations::parse(
+            "storage-aggregation.conf (built in)",
+            include_str!("../retention/storage-aggregation.conf"),
+        )?,
+    };
+    Ok((schemas, aggregations))
 }
 
 /// SIGHUP re-reads the rule files (`parsers/`) without a restart, as daemons do.

@@ -47,6 +47,8 @@ counters! {
     carbon_udp_dropped,
     /// metric points written to the metrics store (and so queryable)
     metric_points_written,
+    /// metric points the metrics store failed to write (see the log)
+    metric_write_errors,
     /// Monit reports (status documents) accepted at /collector
     monit_reports,
     /// Monit posts refused as malformed (400)

@@ -76,6 +76,7 @@ pub struct Config {
     pub carbon: ListenerOnly,
     pub logs: LogsConfig,
     pub monit: MonitConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -89,6 +90,7 @@ impl Default for Config {
                 listen: Listen::On(SocketAddr::from(([0, 0, 0, 0], 2003))),
             },
             logs: LogsConfig::default(),
+            metrics: MetricsConfig::default(),
             monit: MonitConfig::default(),
         }
     }
@@ -148,6 +150,29 @@ impl Default for SyslogConfig {
 #[serde(deny_unknown_fields)]
 pub struct ListenerOnly {
     pub listen: Listen,
+}
+
+/// `[metrics]`: the metric store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Graphite's storage-schemas.conf; when unset, `retention/storage-schemas.conf` if it
+    /// exists, else the shipped defaults built into the binary.
+    pub schemas: Option<PathBuf>,
+    /// Graphite's storage-aggregation.conf; same fallback as `schemas`.
+    pub aggregations: Option<PathBuf>,
+    /// How often the write-ahead log is fsynced: a kill -9 loses at most this much.
+    pub wal_sync_ms: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            schemas: None,
+            aggregations: None,
+            wal_sync_ms: 1000,
+        }
+    }
 }
 
 /// `[logs]`: the log store.
