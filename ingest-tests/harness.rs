@@ -14,6 +14,10 @@ pub struct Server {
     child: Option<Child>,
     pub http: String,
     pub syslog: SocketAddr,
+    /// Graphite plaintext (TCP and UDP).
+    pub carbon: SocketAddr,
+    /// statsd (UDP and TCP).
+    pub statsd: SocketAddr,
     pub data_dir: PathBuf,
     config: String,
     _tmp: Option<tempfile::TempDir>,
@@ -45,16 +49,32 @@ impl Server {
     pub fn start_in(data_dir: &Path, extra: &str) -> Server {
         let http_port = free_port();
         let syslog_port = free_port();
+        let carbon_port = free_port();
+        let statsd_port = free_port();
+        // statsd options may come in `extra` under [statsd]; its listen line goes first
+        let (statsd_extra, extra) = match extra.split_once("[statsd]\n") {
+            Some((before, after)) => {
+                let (mine, rest) = match after.find("\n[") {
+                    Some(i) => (&after[..=i], &after[i + 1..]),
+                    None => (after, ""),
+                };
+                (mine.to_string(), format!("{before}{rest}"))
+            }
+            None => (String::new(), extra.to_string()),
+        };
         let config = format!(
             "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
              [syslog]\nlisten = \"127.0.0.1:{syslog_port}\"\n\
-             [statsd]\nlisten = \"off\"\n[carbon]\nlisten = \"off\"\n{extra}",
+             [statsd]\nlisten = \"127.0.0.1:{statsd_port}\"\n{statsd_extra}\
+             [carbon]\nlisten = \"127.0.0.1:{carbon_port}\"\n{extra}",
             data = data_dir.display().to_string()
         );
         let mut s = Server {
             child: None,
             http: format!("http://127.0.0.1:{http_port}"),
             syslog: SocketAddr::from(([127, 0, 0, 1], syslog_port)),
+            carbon: SocketAddr::from(([127, 0, 0, 1], carbon_port)),
+            statsd: SocketAddr::from(([127, 0, 0, 1], statsd_port)),
             data_dir: data_dir.to_path_buf(),
             config,
             _tmp: None,
@@ -111,6 +131,13 @@ impl Server {
         child.wait().expect("wait")
     }
 
+    /// Kills the server with SIGKILL (no shutdown path at all).
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Sends a signal (e.g. "HUP") to the running server.
     pub fn signal(&self, sig: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
@@ -127,6 +154,30 @@ impl Server {
             self.sigterm();
         }
         self.spawn();
+    }
+
+    /// GETs a Graphite render as JSON.
+    pub fn render(&self, params: &str) -> Value {
+        let (status, body) = self.get(&format!("/render?format=json&{params}"));
+        assert_eq!(
+            status,
+            200,
+            "render {params}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    /// Polls a counter until it reaches `n` (or the deadline passes); returns its value.
+    pub fn wait_counter(&self, name: &str, n: u64, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.counter(name);
+            if v >= n || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// GET /api/logs/search; panics on non-200.

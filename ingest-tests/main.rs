@@ -4,6 +4,7 @@
 mod durability;
 mod harness;
 mod loghub;
+mod metrics_e2e;
 mod monit_e2e;
 mod normalizer;
 mod syslog_e2e;

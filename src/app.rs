@@ -202,6 +202,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             hosts,
             monit_users: cfg.monit.users.clone().into(),
             normalizer: normalizer.clone(),
+            metrics: metrics.clone(),
         };
         let mut stop = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {

@@ -3,6 +3,7 @@
 //! they hold no logic of their own.
 
 mod error;
+pub mod graphite;
 mod logs;
 mod monit;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub hosts: Arc<Inventory>,
     /// Who may post to `/collector`.
     pub monit_users: Arc<[MonitUser]>,
+    /// The metric store behind the Graphite API.
+    pub metrics: Arc<crate::store::metrics::MetricStore>,
     /// The log rules in use, for `/api/parsers/stats`.
     pub normalizer: Arc<crate::normalize::SharedNormalizer>,
 }
@@ -53,6 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/api/parsers/stats", get(parsers_stats))
+        .route("/render", get(graphite::render).post(graphite::render))
+        .route("/metrics/find", get(graphite::find).post(graphite::find))
+        .route(
+            "/metrics/expand",
+            get(graphite::expand).post(graphite::expand),
+        )
+        .route("/metrics/index.json", get(graphite::index_json))
+        .route("/version", get(graphite::version))
         .route(
             "/api/logs/search",
             get(logs::search_get).post(logs::search_post),

@@ -173,6 +173,19 @@ mod tests {
             }]
             .into(),
             normalizer: Arc::new(crate::normalize::SharedNormalizer::load(None)),
+            metrics: Arc::new(
+                crate::store::metrics::MetricStore::open(
+                    dir,
+                    crate::store::metrics::retention::Schemas::parse(
+                        "s",
+                        "[all]\npattern = .*\nretentions = 10s:1d\n",
+                    )
+                    .unwrap(),
+                    crate::store::metrics::retention::Aggregations::parse("a", "").unwrap(),
+                    std::time::Duration::from_secs(1),
+                )
+                .unwrap(),
+            ),
         };
         (s, (prx, rrx))
     }
