@@ -71,7 +71,7 @@ fn issue4_carbon_plaintext_over_tcp_and_udp_is_queryable_and_bad_lines_are_count
     assert_eq!(value_at(&r, "mem;dc=ams;host=web1", t), Some(8.0), "{r}");
 
     // the same connection survived the bad line
-    write!(c, "web1.after 1 {t}\n").expect("write");
+    writeln!(c, "web1.after 1 {t}").expect("write");
     drop(c);
     assert_eq!(s.wait_counter("metric_points_written", 7, WAIT), 7);
 
