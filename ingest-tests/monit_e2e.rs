@@ -139,6 +139,32 @@ fn real_monit_reports_host_services_and_a_failing_program_event() {
     assert_eq!(system["type"], "system");
     assert_eq!(service(&host, "flaky").expect("flaky")["type"], "program");
 
+    // the same reports arrive as metrics, readable through the Graphite API
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let numbers = |target: &str| -> Vec<f64> {
+            let r = s.render(&format!("target={target}&from=-10min"));
+            r.as_array()
+                .and_then(|a| a.first())
+                .and_then(|sr| sr["datapoints"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| p[0].as_f64())
+                .collect()
+        };
+        let flaky = numbers("monit.e2e-monit-host.flaky.status");
+        let load = numbers("monit.e2e-monit-host.e2e-monit-host.load.avg01");
+        if flaky.contains(&1.0) && !load.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "monit metrics missing: flaky.status {flaky:?}, load.avg01 {load:?}; index: {}",
+            String::from_utf8_lossy(&s.get("/metrics/index.json").1)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
     // the failure event is searchable beside syslog
     let q = "app:monit AND severity:error";
     assert!(
