@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README): installs what the tests drive when missing, then checks format,
+# The test command (README): installs what the tests drive when missing (rsyslog, logger,
+# monit, zstd), then checks format,
 # lints and runs every test. Safe to run on a fresh Debian machine as root.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,8 @@ trap 'rm -f "${cleanup[@]}"' EXIT
 need=()
 command -v logger >/dev/null || need+=(bsdutils)
 [ -x /usr/sbin/rsyslogd ] || command -v rsyslogd >/dev/null || need+=(rsyslog)
+[ -x /usr/bin/monit ] || command -v monit >/dev/null || need+=(monit)
+command -v zstd >/dev/null || need+=(zstd)
 [ -x /usr/bin/monit ] || need+=(monit)
 if [ ${#need[@]} -gt 0 ]; then
   echo "# installing ${need[*]}"
