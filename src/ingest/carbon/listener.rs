@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::{Parsed, parse_line};
 use crate::metrics::Counters;
@@ -98,36 +98,21 @@ pub async fn serve_tcp(
     tx: mpsc::Sender<PointBatch>,
     settings: CarbonSettings,
     counters: Arc<Counters>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let limit = Arc::new(Semaphore::new(settings.max_connections.max(1)));
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!("carbon tcp accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
+    let handle = |stream: TcpStream, peer: SocketAddr| {
         let (tx, counters, shutdown) = (tx.clone(), counters.clone(), shutdown.clone());
-        conns.spawn(async move {
-            read_connection(stream, peer, tx, &counters, shutdown).await;
-            drop(permit);
-        });
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+        async move { read_connection(stream, peer, tx, &counters, shutdown).await }
+    };
+    crate::ingest::net::accept_loop(
+        listener,
+        "carbon tcp",
+        settings.max_connections,
+        shutdown.clone(),
+        || {},
+        handle,
+    )
+    .await;
 }
 
 async fn read_connection(

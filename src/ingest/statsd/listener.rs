@@ -14,22 +14,13 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::aggregate::{Aggregator, StatsdSettings};
 use crate::metrics::Counters;
 use crate::model::MetricPoint;
 
-/// Errors of the statsd listeners.
-#[derive(Debug, thiserror::Error)]
-pub enum ListenerError {
-    #[error("cannot bind statsd {proto} on {addr}: {source}")]
-    Bind {
-        proto: &'static str,
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-}
+pub use crate::ingest::net::{ListenerError, bind_tcp, bind_udp};
 
 /// Packets read together: one buffer and the end offset of each packet in it, so a burst of
 /// datagrams costs one allocation, not one per datagram.
@@ -53,37 +44,6 @@ impl Packets {
             p
         })
     }
-}
-
-/// Binds the TCP listener (so a port clash fails start-up, not later).
-pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ListenerError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ListenerError::Bind {
-            proto: "tcp",
-            addr,
-            source,
-        })
-}
-
-/// Binds the UDP socket with the requested receive buffer: statsd traffic is bursty (every
-/// client flushes on the same second) and the kernel buffer is what absorbs the burst.
-pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, ListenerError> {
-    let err = |source| ListenerError::Bind {
-        proto: "udp",
-        addr,
-        source,
-    };
-    let domain = socket2::Domain::for_address(addr);
-    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
-        .map_err(err)?;
-    if recv_buffer > 0 {
-        // best effort: the kernel silently caps it at rmem_max
-        let _ = sock.set_recv_buffer_size(recv_buffer);
-    }
-    sock.set_nonblocking(true).map_err(err)?;
-    sock.bind(&addr.into()).map_err(err)?;
-    UdpSocket::from_std(sock.into()).map_err(err)
 }
 
 fn now_secs() -> i64 {
@@ -237,41 +197,28 @@ async fn serve_tcp(
     tx: mpsc::Sender<Packets>,
     settings: StatsdSettings,
     counters: Arc<Counters>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let limit = Arc::new(Semaphore::new(settings.max_connections.max(1)));
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning
-                tracing::warn!("statsd tcp accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            counters.statsd_tcp_refused.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
+    let max_line = settings.max_line_length.max(1);
+    let refused = || {
+        counters.statsd_tcp_refused.fetch_add(1, Ordering::Relaxed);
+    };
+    let handle = |stream: TcpStream, peer: SocketAddr| {
         counters
             .statsd_tcp_connections
             .fetch_add(1, Ordering::Relaxed);
         let (tx, counters, shutdown) = (tx.clone(), counters.clone(), shutdown.clone());
-        let max_line = settings.max_line_length.max(1);
-        conns.spawn(async move {
-            read_connection(stream, peer, tx, max_line, &counters, shutdown).await;
-            drop(permit);
-        });
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+        async move { read_connection(stream, peer, tx, max_line, &counters, shutdown).await }
+    };
+    crate::ingest::net::accept_loop(
+        listener,
+        "statsd tcp",
+        settings.max_connections,
+        shutdown.clone(),
+        refused,
+        handle,
+    )
+    .await;
 }
 
 /// Reads one newline-delimited connection. As etsy's TCP server does, what one read delivered

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::framing::FrameDecoder;
 use crate::metrics::Counters;
@@ -34,46 +34,7 @@ pub struct SyslogSettings {
     pub udp_recv_buffer: usize,
 }
 
-/// Errors of the syslog listeners.
-#[derive(Debug, thiserror::Error)]
-pub enum ListenerError {
-    #[error("cannot bind syslog {proto} on {addr}: {source}")]
-    Bind {
-        proto: &'static str,
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-}
-
-/// Binds the TCP listener (so a port clash fails start-up, not later).
-pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ListenerError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ListenerError::Bind {
-            proto: "tcp",
-            addr,
-            source,
-        })
-}
-
-/// Binds the UDP socket with the requested receive buffer.
-pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, ListenerError> {
-    let err = |source| ListenerError::Bind {
-        proto: "udp",
-        addr,
-        source,
-    };
-    let domain = socket2::Domain::for_address(addr);
-    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
-        .map_err(err)?;
-    if recv_buffer > 0 {
-        // best effort: the kernel silently caps it at rmem_max
-        let _ = sock.set_recv_buffer_size(recv_buffer);
-    }
-    sock.set_nonblocking(true).map_err(err)?;
-    sock.bind(&addr.into()).map_err(err)?;
-    UdpSocket::from_std(sock.into()).map_err(err)
-}
+pub use crate::ingest::net::{ListenerError, bind_tcp, bind_udp};
 
 /// Accepts TCP connections until shutdown; each connection gets its own reader task.
 pub async fn serve_tcp(
@@ -81,29 +42,12 @@ pub async fn serve_tcp(
     tx: mpsc::Sender<RawBatch>,
     settings: SyslogSettings,
     counters: Arc<Counters>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let limit = Arc::new(Semaphore::new(settings.max_connections.max(1)));
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning
-                tracing::warn!("syslog tcp accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            counters.syslog_tcp_refused.fetch_add(1, Ordering::Relaxed);
-            drop(stream);
-            continue;
-        };
+    let refused = || {
+        counters.syslog_tcp_refused.fetch_add(1, Ordering::Relaxed);
+    };
+    let handle = |stream: TcpStream, peer: SocketAddr| {
         counters
             .syslog_tcp_connections
             .fetch_add(1, Ordering::Relaxed);
@@ -113,15 +57,17 @@ pub async fn serve_tcp(
             counters.clone(),
             shutdown.clone(),
         );
-        conns.spawn(async move {
-            read_connection(stream, peer, tx, &settings, &counters, shutdown).await;
-            drop(permit);
-        });
-        // reap finished connection tasks so the set does not grow without bound
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+        async move { read_connection(stream, peer, tx, &settings, &counters, shutdown).await }
+    };
+    crate::ingest::net::accept_loop(
+        listener,
+        "syslog tcp",
+        settings.max_connections,
+        shutdown.clone(),
+        refused,
+        handle,
+    )
+    .await;
 }
 
 /// Reads one connection: frames detected per frame; a framing error closes only this one.
