@@ -237,25 +237,7 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
         payloads.push(buf);
     }
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for p in payloads {
-        let addr = o.syslog.clone();
-        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
-            let mut s = TcpStream::connect(&addr)
-                .with_context(|| format!("cannot connect to syslog at {addr}"))?;
-            for chunk in p.chunks(1 << 20) {
-                s.write_all(chunk)?;
-            }
-            s.shutdown(std::net::Shutdown::Write)?;
-            let mut sink = [0u8; 64];
-            let _ = s.read(&mut sink);
-            Ok(())
-        }));
-    }
-    for h in handles {
-        h.join()
-            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
-    }
+    send_streams(&o.syslog, payloads)?;
     let sent_at = start.elapsed();
     loop {
         let n = committed(&o.server)?.saturating_sub(before);
@@ -350,6 +332,31 @@ pub fn loadgen(o: &LoadgenOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends each payload over its own TCP connection (one thread each, 1 MiB writes), half-closes
+/// and waits for the server to close: then the server has read every byte.
+fn send_streams(addr: &str, payloads: Vec<Vec<u8>>) -> anyhow::Result<()> {
+    let mut handles = Vec::new();
+    for p in payloads {
+        let addr = addr.to_string();
+        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut s =
+                TcpStream::connect(&addr).with_context(|| format!("cannot connect to {addr}"))?;
+            for chunk in p.chunks(1 << 20) {
+                s.write_all(chunk)?;
+            }
+            s.shutdown(std::net::Shutdown::Write)?;
+            let mut sink = [0u8; 64];
+            let _ = s.read(&mut sink);
+            Ok(())
+        }));
+    }
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
+    }
+    Ok(())
+}
+
 /// The server's count of committed (and so searchable) records.
 fn committed(server: &str) -> anyhow::Result<u64> {
     counter(server, "logs_committed")
@@ -410,25 +417,7 @@ pub fn carbon_load(o: &CarbonLoadOptions) -> anyhow::Result<()> {
     }
     let bytes: usize = payloads.iter().map(Vec::len).sum();
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for p in payloads {
-        let addr = o.carbon.clone();
-        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
-            let mut s = TcpStream::connect(&addr)
-                .with_context(|| format!("cannot connect to carbon at {addr}"))?;
-            for chunk in p.chunks(1 << 20) {
-                s.write_all(chunk)?;
-            }
-            s.shutdown(std::net::Shutdown::Write)?;
-            let mut sink = [0u8; 64];
-            let _ = s.read(&mut sink);
-            Ok(())
-        }));
-    }
-    for h in handles {
-        h.join()
-            .map_err(|_| anyhow::anyhow!("a sender thread panicked"))??;
-    }
+    send_streams(&o.carbon, payloads)?;
     let sent_at = start.elapsed();
     loop {
         let n = counter(&o.server, "metric_points_written")?.saturating_sub(before);
