@@ -23,6 +23,39 @@ pub struct Server {
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// Merges `extra` TOML (whose tables may repeat the harness's) into the harness's sections:
+/// a table named in both gets both bodies, `extra`'s last, so its keys are the test's.
+fn merge_config(sections: &mut Vec<(String, String)>, extra: &str) -> String {
+    let mut current = String::new();
+    for line in extra.lines() {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') && !t.starts_with("[[") {
+            current = t[1..t.len() - 1].trim().to_string();
+            if !sections.iter().any(|(n, _)| *n == current) {
+                sections.push((current.clone(), String::new()));
+            }
+            continue;
+        }
+        if let Some((_, body)) = sections.iter_mut().find(|(n, _)| *n == current) {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    if let Some((_, body)) = sections.iter_mut().find(|(n, _)| n == "metrics")
+        && !body.contains("self_interval_ms")
+    {
+        body.push_str("self_interval_ms = 0\n");
+    }
+    let mut out = String::new();
+    for (name, body) in sections.iter() {
+        if !name.is_empty() {
+            out.push_str(&format!("[{name}]\n"));
+        }
+        out.push_str(body);
+    }
+    out
+}
+
 /// A port free for both TCP and UDP on 127.0.0.1 (syslog serves both on one port).
 pub fn free_port() -> u16 {
     for _ in 0..100 {
@@ -51,24 +84,32 @@ impl Server {
         let syslog_port = free_port();
         let carbon_port = free_port();
         let statsd_port = free_port();
-        // statsd options may come in `extra` under [statsd]; its listen line goes first
-        let (statsd_extra, extra) = match extra.split_once("[statsd]\n") {
-            Some((before, after)) => {
-                let (mine, rest) = match after.find("\n[") {
-                    Some(i) => (&after[..=i], &after[i + 1..]),
-                    None => (after, ""),
-                };
-                (mine.to_string(), format!("{before}{rest}"))
-            }
-            None => (String::new(), extra.to_string()),
-        };
-        let config = format!(
-            "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
-             [syslog]\nlisten = \"127.0.0.1:{syslog_port}\"\n\
-             [statsd]\nlisten = \"127.0.0.1:{statsd_port}\"\n{statsd_extra}\
-             [carbon]\nlisten = \"127.0.0.1:{carbon_port}\"\n{extra}",
-            data = data_dir.display().to_string()
-        );
+        let mut sections: Vec<(String, String)> = vec![
+            (
+                String::new(),
+                format!("data_dir = {:?}\n", data_dir.display().to_string()),
+            ),
+            (
+                "http".into(),
+                format!("listen = \"127.0.0.1:{http_port}\"\n"),
+            ),
+            (
+                "syslog".into(),
+                format!("listen = \"127.0.0.1:{syslog_port}\"\n"),
+            ),
+            (
+                "statsd".into(),
+                format!("listen = \"127.0.0.1:{statsd_port}\"\n"),
+            ),
+            (
+                "carbon".into(),
+                format!("listen = \"127.0.0.1:{carbon_port}\"\n"),
+            ),
+            // telltale's own metrics would move the point counters tests watch; a test that
+            // wants them sets [metrics] self_interval_ms itself
+            ("metrics".into(), String::new()),
+        ];
+        let config = merge_config(&mut sections, extra);
         let mut s = Server {
             child: None,
             http: format!("http://127.0.0.1:{http_port}"),

@@ -172,3 +172,24 @@ fn issue4_kill9_keeps_every_point_synced_before_the_kill() {
         assert_eq!(n, 300, "{}", sr["target"]);
     }
 }
+
+/// telltale's own counters are stored as `telltale.*` metrics, readable like any other.
+#[test]
+fn self_counters_are_stored_as_telltale_metrics() {
+    let s = Server::start("[metrics]\nself_interval_ms = 100\n");
+    s.send_tcp(b"<13>Nov 24 16:00:00 h app: one\n<13>Nov 24 16:00:00 h app: two\n");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let r = s.render("target=telltale.syslog_tcp_received&from=-5min");
+        let seen = r[0]["datapoints"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|p| p[0].as_f64() == Some(2.0)));
+        if seen {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, body) = s.get("/metrics/find?query=telltale.*");
+    assert!(String::from_utf8_lossy(&body).contains("telltale.logs_committed"));
+}

@@ -127,6 +127,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .name("metrics-writer".into())
             .spawn(move || write_points(store, points_rx, counters))?
     };
+    if cfg.metrics.self_interval_ms > 0 {
+        tasks.spawn(self_metrics(
+            counters.clone(),
+            points_tx.clone(),
+            Duration::from_millis(cfg.metrics.self_interval_ms),
+            stop_rx.clone(),
+        ));
+    }
     if let Some(addr) = cfg.carbon.listen.addr() {
         let carbon_settings = crate::ingest::carbon::listener::CarbonSettings {
             max_connections: cfg.syslog.max_connections,
@@ -292,6 +300,37 @@ async fn stale_check(
                 let _ = tx.send(r);
             });
         }
+    }
+}
+
+/// Stores telltale's own counters as metrics `telltale.<counter>` (cumulative, like the
+/// Prometheus counters at `/metrics`: graph them with `perSecond()`), so the same dashboards
+/// and alerts that watch the fleet watch telltale.
+async fn self_metrics(
+    counters: Arc<Counters>,
+    tx: mpsc::Sender<Vec<MetricPoint>>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let timestamp = crate::model::time::now_ns().div_euclid(1_000_000_000);
+        let points = counters
+            .snapshot()
+            .into_iter()
+            .map(|(name, _, v)| MetricPoint {
+                name: format!("telltale.{name}"),
+                value: v as f64,
+                timestamp,
+            })
+            .collect();
+        // never wait on a full pipeline for our own numbers
+        let _ = tx.try_send(points);
     }
 }
 

@@ -163,6 +163,8 @@ pub struct MetricsConfig {
     pub aggregations: Option<PathBuf>,
     /// How often the write-ahead log is fsynced: a kill -9 loses at most this much.
     pub wal_sync_ms: u64,
+    /// How often telltale stores its own counters as `telltale.<counter>` metrics (0 = never).
+    pub self_interval_ms: u64,
 }
 
 impl Default for MetricsConfig {
@@ -171,6 +173,7 @@ impl Default for MetricsConfig {
             schemas: None,
             aggregations: None,
             wal_sync_ms: 1000,
+            self_interval_ms: 10_000,
         }
     }
 }
