@@ -1,0 +1,143 @@
+//! Sealing: moving one day from the hot store into its year's archive, in an order that a
+//! crash at any point cannot turn into a gap or a duplicate (see the module above for the
+//! commit protocol). The day's partition is deleted only after its frames were read back from
+//! disk and verified.
+
+use std::path::Path;
+
+use super::{ArchiveError, DEFAULT_LEVEL, YearArchive, year_of_day, years};
+use crate::model::time::format_day;
+use crate::store::logs::LogStore;
+
+/// Points at which a test can stop sealing as a crash would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Frames appended to the year file and fsynced, no index line written.
+    FramesWritten,
+    /// Part of the day's index lines written, the last one torn.
+    IndexTorn,
+    /// Index committed and verified, partition not yet deleted.
+    Indexed,
+}
+
+/// What sealing one day did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealReport {
+    pub day: String,
+    pub records: u64,
+    pub frames: u64,
+    /// JSON bytes before compression, and compressed bytes written.
+    pub raw_bytes: u64,
+    pub compressed_bytes: u64,
+    /// The day was already archived by an interrupted run; only its deletion was finished.
+    pub resumed: bool,
+}
+
+/// Seals `day` at the default level. See [`seal_day_with`].
+pub fn seal_day(store: &LogStore, day: i64) -> Result<SealReport, ArchiveError> {
+    seal_day_with(store, day, DEFAULT_LEVEL, None)
+}
+
+/// Seals `day`: every record of its partition, sorted by timestamp, into frames of
+/// `<data>/archive/<year>.zst`, indexed, fsynced, read back and verified; then the partition is
+/// deleted. A day already fully indexed (a crash after the commit point) only has its deletion
+/// finished. `fault` simulates a crash after a step (tests only).
+pub fn seal_day_with(
+    store: &LogStore,
+    day: i64,
+    level: i32,
+    fault: Option<Step>,
+) -> Result<SealReport, ArchiveError> {
+    let dir = store.archive_dir();
+    let mut report = SealReport {
+        day: format_day(day),
+        ..SealReport::default()
+    };
+    if !store.has_day(day)? {
+        return Ok(report);
+    }
+    let mut archive = YearArchive::open(&dir, year_of_day(day))?;
+    let mut records = store.day_records(day)?;
+    if let Some(&archived) = archive.day_counts().get(&day) {
+        // the commit point was passed before: finish the deletion, never archive twice
+        if archived != records.len() as u64 {
+            return Err(ArchiveError::Mismatch {
+                day: report.day,
+                expected: archived,
+                found: records.len() as u64,
+            });
+        }
+        store.remove_day(day)?;
+        report.records = archived;
+        report.resumed = true;
+        return Ok(report);
+    }
+    if records.is_empty() {
+        store.remove_day(day)?;
+        return Ok(report);
+    }
+    records.sort_by_key(|r| r.timestamp_ns);
+    let written = archive.append_day(day, &records, level, fault)?;
+    // read back what is on disk through a fresh open, not what we hold in memory
+    let check = YearArchive::open(&dir, archive.year)?;
+    let mut found = 0u64;
+    for e in check.entries().iter().filter(|e| e.day == report.day) {
+        found += check.read_frame(e)?.len() as u64;
+    }
+    if found != records.len() as u64 {
+        return Err(ArchiveError::Mismatch {
+            day: report.day,
+            expected: records.len() as u64,
+            found,
+        });
+    }
+    if fault == Some(Step::Indexed) {
+        return Err(ArchiveError::Injected(Step::Indexed));
+    }
+    store.remove_day(day)?;
+    report.records = found;
+    report.frames = written.len() as u64;
+    report.raw_bytes = written.iter().map(|e| e.raw_len).sum();
+    report.compressed_bytes = written.iter().map(|e| e.len).sum();
+    Ok(report)
+}
+
+/// Repairs the archive after a crash: rolls back uncommitted frames of every year (by opening
+/// it) and finishes deleting partitions of days that are already archived. Run before sealing
+/// and at start-up. Returns the days whose deletion was finished.
+pub fn recover(store: &LogStore) -> Result<Vec<SealReport>, ArchiveError> {
+    let dir = store.archive_dir();
+    let mut done = Vec::new();
+    for year in years(&dir)? {
+        let archive = YearArchive::open(&dir, year)?;
+        for day in archive.day_counts().into_keys() {
+            if store.has_day(day)? {
+                done.push(seal_day(store, day)?);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Seals every day of the store older than the hot window: days before
+/// `day_of(now) - (hot_days - 1)`, so `hot_days` = 1 keeps only today.
+pub fn seal_due(
+    store: &LogStore,
+    now_ns: i64,
+    hot_days: u32,
+) -> Result<Vec<SealReport>, ArchiveError> {
+    let mut out = recover(store)?;
+    let today = crate::model::time::day_of_ns(now_ns);
+    let first_hot = today - i64::from(hot_days.max(1)) + 1;
+    for part in store.partitions()? {
+        if part.day < first_hot {
+            out.push(seal_day(store, part.day)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `dir` has any archive year (for callers that skip archive search otherwise).
+pub fn has_archive(dir: &Path) -> bool {
+    years(dir).is_ok_and(|y| !y.is_empty())
+}
