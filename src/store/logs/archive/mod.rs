@@ -14,6 +14,7 @@
 //! leaves the previous state or the new one, never half a day.
 
 pub mod record;
+pub mod retention;
 pub mod seal;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -137,6 +137,31 @@ pub fn seal_due(
     Ok(out)
 }
 
+/// Applies a retention policy now: seals (or, with `archive = false`, deletes) every day older
+/// than the hot window. Archive years beyond `keep_years` are not pruned yet.
+pub fn apply(
+    store: &LogStore,
+    now_ns: i64,
+    policy: &super::retention::LogRetention,
+) -> Result<Vec<SealReport>, ArchiveError> {
+    if policy.archive {
+        return seal_due(store, now_ns, policy.hot_days);
+    }
+    let today = crate::model::time::day_of_ns(now_ns);
+    let first_hot = today - i64::from(policy.hot_days.max(1)) + 1;
+    let mut out = Vec::new();
+    for part in store.partitions()? {
+        if part.day < first_hot {
+            store.remove_day(part.day)?;
+            out.push(SealReport {
+                day: format_day(part.day),
+                ..SealReport::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `dir` has any archive year (for callers that skip archive search otherwise).
 pub fn has_archive(dir: &Path) -> bool {
     years(dir).is_ok_and(|y| !y.is_empty())
