@@ -16,6 +16,7 @@
 pub mod record;
 pub mod retention;
 pub mod seal;
+pub mod search;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
@@ -198,8 +199,19 @@ pub struct YearArchive {
 
 impl YearArchive {
     /// Opens (creating empty if needed) a year's files and rolls back anything uncommitted.
+    /// Only the sealer (one at a time) may call this: it truncates files.
     pub fn open(dir: &Path, year: i64) -> Result<YearArchive, ArchiveError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        YearArchive::load(dir, year, true)
+    }
+
+    /// Opens a year's committed frames without repairing anything, so a search can run while
+    /// a seal appends (it sees the days committed when it opened).
+    pub fn open_read_only(dir: &Path, year: i64) -> Result<YearArchive, ArchiveError> {
+        YearArchive::load(dir, year, false)
+    }
+
+    fn load(dir: &Path, year: i64, repair: bool) -> Result<YearArchive, ArchiveError> {
         let (zst, idx) = year_paths(dir, year);
         let bytes = match std::fs::read(&idx) {
             Ok(b) => b,
@@ -242,7 +254,7 @@ impl YearArchive {
             index_bytes_dropped: (bytes.len() - committed_len) as u64,
             ..Recovery::default()
         };
-        if recovery.index_bytes_dropped > 0 {
+        if repair && recovery.index_bytes_dropped > 0 {
             truncate(&idx, committed_len as u64)?;
         }
         let end = entries.iter().map(|e| e.offset + e.len).max().unwrap_or(0);
@@ -260,7 +272,9 @@ impl YearArchive {
         }
         if zst_len > end {
             recovery.frame_bytes_dropped = zst_len - end;
-            truncate(&zst, end)?;
+            if repair {
+                truncate(&zst, end)?;
+            }
         }
         Ok(YearArchive {
             year,
