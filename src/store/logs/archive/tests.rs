@@ -394,3 +394,61 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
         assert_eq!(sorted(r.hits), hits, "{q}");
     }
 }
+
+fn archive_fixture_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/archive-v1")
+}
+
+/// The fixture's content: two days, the first over three frames, with a non-UTF-8 frame, a
+/// record without severity or facility and nested field keys.
+fn fixture_days() -> Vec<(i64, Vec<LogRecord>)> {
+    let mut d1 = day_records(T0, 12);
+    d1[3].raw = vec![b'<', b'1', b'3', b'>', 0xff, 0xfe, b'\n'];
+    d1[4].severity = None;
+    d1[4].facility = None;
+    d1[5].fields = vec![
+        ("exampleSDID@32473.iut".into(), "3".into()),
+        ("status".into(), "503".into()),
+    ];
+    d1[6].message = "ünïcödé \"quoted\" \t tab".into();
+    let d2 = day_records(T0 + NS_PER_DAY, 4);
+    vec![(day_of_ns(T0), d1), (day_of_ns(T0) + 1, d2)]
+}
+
+/// Format version 1 of the archive (year file and index) must stay readable by every later
+/// version. Regenerate only when the format deliberately changes, under a new directory:
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::logs::archive::tests::frozen_fixture`.
+#[test]
+fn frozen_fixture_v1_stays_readable() {
+    let src = archive_fixture_dir();
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(&src);
+        let mut a = YearArchive::open(&src, 2026).unwrap();
+        a.frame_max_records = 5;
+        for (day, records) in fixture_days() {
+            a.append_day(day, &records, DEFAULT_LEVEL, None).unwrap();
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["2026.zst", "2026.idx"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let a = YearArchive::open(tmp.path(), 2026).unwrap();
+    assert_eq!(a.recovery, Recovery::default());
+    assert_eq!(a.entries().len(), 4);
+    assert_eq!(a.verify().unwrap(), 16);
+    for (day, records) in fixture_days() {
+        let back = archived(tmp.path(), day);
+        assert_eq!(back, records);
+    }
+    let r = search(
+        tmp.path(),
+        "status:>500 host:web2",
+        T0,
+        T0 + NS_PER_DAY - 1,
+        10,
+    );
+    assert_eq!(r.total, 1);
+    // day 2 is out of range; web2 is in every frame of day 1
+    assert_eq!((r.frames_read, r.frames_skipped), (3, 1));
+}
