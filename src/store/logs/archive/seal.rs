@@ -33,9 +33,26 @@ pub struct SealReport {
     pub resumed: bool,
 }
 
+/// The environment variable that makes [`seal_day`] abort the process after a step
+/// (`frames-written`, `index-torn`, `indexed`): how the end-to-end tests kill a real sealing
+/// process at each step. Unset in production.
+pub const CRASH_ENV: &str = "TELLTALE_CRASH_AT";
+
 /// Seals `day` at the default level. See [`seal_day_with`].
 pub fn seal_day(store: &LogStore, day: i64) -> Result<SealReport, ArchiveError> {
-    seal_day_with(store, day, DEFAULT_LEVEL, None)
+    let crash = std::env::var(CRASH_ENV)
+        .ok()
+        .and_then(|s| match s.as_str() {
+            "frames-written" => Some(Step::FramesWritten),
+            "index-torn" => Some(Step::IndexTorn),
+            "indexed" => Some(Step::Indexed),
+            _ => None,
+        });
+    match seal_day_with(store, day, DEFAULT_LEVEL, crash) {
+        // a real crash: no destructor, no cleanup, nothing flushed that was not yet
+        Err(ArchiveError::Injected(_)) => std::process::abort(),
+        r => r,
+    }
 }
 
 /// Seals `day`: every record of its partition, sorted by timestamp, into frames of
