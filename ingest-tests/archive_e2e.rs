@@ -122,3 +122,30 @@ fn issue7_a_sealing_process_killed_at_each_step_loses_and_duplicates_nothing() {
         }
     }
 }
+
+/// The search API reaches the archive when a start time is given, flags archived hits, and
+/// does not read archives for an open-ended query.
+#[test]
+fn issue7_search_api_reads_the_archive_for_an_explicit_range() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    fill(&data);
+    let ok = archive(&data, &["seal"], None);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let s = Server::start_in(&data, "");
+    let r = s.search("sealed host:web3", "from=-90d&limit=3");
+    assert_eq!(r["total"], (N / 5) as u64);
+    let hits = r["hits"].as_array().expect("hits");
+    assert_eq!(hits.len(), 3);
+    assert!(
+        hits.iter()
+            .all(|h| h["archived"] == true && h["host"] == "web3")
+    );
+    assert_eq!(hits[0]["message"], format!("sealed line {}", N - 2));
+    assert_eq!(s.search("sealed", "limit=0")["total"], 0);
+    assert_eq!(s.search("sealed", "from=-1d&limit=0")["total"], 0);
+}

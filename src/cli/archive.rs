@@ -111,6 +111,7 @@ pub fn search(
         from,
         until,
         limit,
+        &|_| false,
         &mut |p| {
             eprintln!(
                 "frames {}/{} ({} of {} bytes)",

@@ -40,14 +40,17 @@ fn may_contain(set: &[String], overflow: bool, wanted: &Option<Vec<String>>) -> 
 }
 
 /// Searches the archives under `dir` for records matching `matcher` with a timestamp in
-/// `[from_ns, until_ns]`: total count and the newest `limit`, newest first. `progress` is called
-/// after every frame read.
+/// `[from_ns, until_ns]`: total count and the newest `limit`, newest first. Frames of a day for
+/// which `skip_day` says yes are not read (a server skips days it still holds hot: between a
+/// seal's commit and its deletion a day is in both places). `progress` is called after every
+/// frame read.
 pub fn search_archive(
     dir: &Path,
     matcher: &mut Matcher,
     from_ns: i64,
     until_ns: i64,
     limit: usize,
+    skip_day: &dyn Fn(i64) -> bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ArchiveSearchResult, ArchiveError> {
     let mut result = ArchiveSearchResult::default();
@@ -66,7 +69,8 @@ pub fn search_archive(
         }
         let a = YearArchive::open_read_only(dir, year)?;
         for e in a.entries() {
-            if e.max_ts_ns < from_ns
+            if e.day_number().is_some_and(skip_day)
+                || e.max_ts_ns < from_ns
                 || e.min_ts_ns > until_ns
                 || !may_contain(&e.hosts, e.overflow, &hosts)
                 || !may_contain(&e.apps, e.overflow, &apps)

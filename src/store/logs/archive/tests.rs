@@ -294,7 +294,7 @@ fn stock_zstd_decodes_the_year_file_to_json_lines() {
 
 fn search(dir: &Path, q: &str, from: i64, until: i64, limit: usize) -> search::ArchiveSearchResult {
     let mut m = crate::query::logs::Matcher::new(&crate::query::logs::parse(q).unwrap()).unwrap();
-    search::search_archive(dir, &mut m, from, until, limit, &mut |_| {}).unwrap()
+    search::search_archive(dir, &mut m, from, until, limit, &|_| false, &mut |_| {}).unwrap()
 }
 
 #[test]
