@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::{ArchiveError, DEFAULT_LEVEL, YearArchive, year_of_day, years};
+use crate::model::LogRecord;
 use crate::model::time::format_day;
 use crate::store::logs::LogStore;
 
@@ -75,19 +76,26 @@ pub fn seal_day_with(
     }
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
     let mut records = store.day_records(day)?;
-    if let Some(&archived) = archive.day_counts().get(&day) {
-        // the commit point was passed before: finish the deletion, never archive twice
-        if archived != records.len() as u64 {
-            return Err(ArchiveError::Mismatch {
-                day: report.day,
-                expected: archived,
-                found: records.len() as u64,
-            });
+    let mut resumed = false;
+    if archive.day_counts().contains_key(&day) {
+        // The day was sealed before. Its partition holds either the same records (a crash
+        // after the commit point: finish the deletion) or lines that arrived after the seal
+        // (archive them as one more group), or both: keep only what the archive lacks.
+        // Identical records are told apart by content, so an exact duplicate of an archived
+        // line arriving late is dropped.
+        let mut archived: Vec<LogRecord> = Vec::new();
+        for e in archive.entries().iter().filter(|e| e.day == report.day) {
+            archived.extend(archive.read_frame(e)?);
         }
-        store.remove_day(day)?;
-        report.records = archived;
-        report.resumed = true;
-        return Ok(report);
+        let before = archived.len() as u64;
+        records = without(records, archived);
+        resumed = true;
+        if records.is_empty() {
+            store.remove_day(day)?;
+            report.records = before;
+            report.resumed = true;
+            return Ok(report);
+        }
     }
     if records.is_empty() {
         store.remove_day(day)?;
@@ -98,7 +106,7 @@ pub fn seal_day_with(
     // read back what is on disk through a fresh open, not what we hold in memory
     let check = YearArchive::open(&dir, archive.year)?;
     let mut found = 0u64;
-    for e in check.entries().iter().filter(|e| e.day == report.day) {
+    for e in check.entries().iter().filter(|e| written.contains(e)) {
         found += check.read_frame(e)?.len() as u64;
     }
     if found != records.len() as u64 {
@@ -113,10 +121,35 @@ pub fn seal_day_with(
     }
     store.remove_day(day)?;
     report.records = found;
+    report.resumed = resumed;
     report.frames = written.len() as u64;
     report.raw_bytes = written.iter().map(|e| e.raw_len).sum();
     report.compressed_bytes = written.iter().map(|e| e.len).sum();
     Ok(report)
+}
+
+/// `records` minus `archived`, as multisets (fields compared in sorted order).
+fn without(records: Vec<LogRecord>, archived: Vec<LogRecord>) -> Vec<LogRecord> {
+    let norm = |mut r: LogRecord| {
+        r.fields.sort();
+        r
+    };
+    let mut archived: Vec<LogRecord> = archived.into_iter().map(norm).collect();
+    let key = |r: &LogRecord| (r.timestamp_ns, r.received_ns);
+    archived.sort_by_key(key);
+    let mut used = vec![false; archived.len()];
+    let mut out = Vec::new();
+    for r in records.into_iter().map(norm) {
+        let start = archived.partition_point(|a| key(a) < key(&r));
+        let hit = (start..archived.len())
+            .take_while(|&i| key(&archived[i]) == key(&r))
+            .find(|&i| !used[i] && archived[i] == r);
+        match hit {
+            Some(i) => used[i] = true,
+            None => out.push(r),
+        }
+    }
+    out
 }
 
 /// Repairs the archive after a crash: rolls back uncommitted frames of every year (by opening

@@ -452,3 +452,33 @@ fn frozen_fixture_v1_stays_readable() {
     // day 2 is out of range; web2 is in every frame of day 1
     assert_eq!((r.frames_read, r.frames_skipped), (3, 1));
 }
+
+/// Lines arriving for a day after it was sealed recreate its partition; the next seal adds
+/// only them, as a second group of the day.
+#[test]
+fn late_lines_for_a_sealed_day_are_sealed_as_one_more_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d1 = day_of_ns(T0);
+    let store = write(tmp.path(), day_records(T0, 10));
+    seal::seal_day_with(&store, d1, 1, None).unwrap();
+    drop(store);
+    let mut late = day_records(T0 + 3_600_000_000_000, 4);
+    for r in &mut late {
+        r.message = format!("late {}", r.message);
+    }
+    let store = write(tmp.path(), late);
+    let r = seal::seal_due(&store, T0 + 40 * NS_PER_DAY, 30).unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0].records, r[0].resumed), (4, true));
+    assert!(!store.has_day(d1).unwrap());
+    let a = YearArchive::open(&store.archive_dir(), 2026).unwrap();
+    assert_eq!(a.entries().len(), 2);
+    assert_eq!(a.day_counts()[&d1], 14);
+    let back = archived(&store.archive_dir(), d1);
+    assert_eq!(
+        back.iter()
+            .filter(|r| r.message.starts_with("late"))
+            .count(),
+        4
+    );
+}
