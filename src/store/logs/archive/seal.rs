@@ -187,15 +187,60 @@ pub fn seal_due(
     Ok(out)
 }
 
+/// Deletes the archive years older than the newest `keep` (the current year counts): index
+/// first, so a crash in between leaves a year file no listing sees (and the next prune
+/// removes). Returns the years deleted.
+pub fn prune_years(dir: &Path, current_year: i64, keep: u32) -> Result<Vec<i64>, ArchiveError> {
+    let oldest_kept = current_year - i64::from(keep.max(1)) + 1;
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(super::io(dir)(e)),
+    };
+    let mut found = std::collections::BTreeSet::new();
+    for entry in entries {
+        let entry = entry.map_err(super::io(dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(y) = name
+            .strip_suffix(".idx")
+            .or_else(|| name.strip_suffix(".zst"))
+            .filter(|y| y.len() == 4)
+            .and_then(|y| y.parse::<i64>().ok())
+            && y < oldest_kept
+        {
+            found.insert(y);
+        }
+    }
+    for y in found {
+        let (zst, idx) = super::year_paths(dir, y);
+        for path in [idx, zst] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(super::io(&path)(e)),
+            }
+        }
+        out.push(y);
+    }
+    Ok(out)
+}
+
 /// Applies a retention policy now: seals (or, with `archive = false`, deletes) every day older
-/// than the hot window. Archive years beyond `keep_years` are not pruned yet.
+/// than the hot window, then deletes archive years beyond `keep_years`.
 pub fn apply(
     store: &LogStore,
     now_ns: i64,
     policy: &super::retention::LogRetention,
 ) -> Result<Vec<SealReport>, ArchiveError> {
     if policy.archive {
-        return seal_due(store, now_ns, policy.hot_days);
+        let out = seal_due(store, now_ns, policy.hot_days)?;
+        if let super::retention::KeepYears::Years(n) = policy.keep_years {
+            let year = year_of_day(crate::model::time::day_of_ns(now_ns));
+            prune_years(&store.archive_dir(), year, n)?;
+        }
+        return Ok(out);
     }
     let today = crate::model::time::day_of_ns(now_ns);
     let first_hot = today - i64::from(policy.hot_days.max(1)) + 1;

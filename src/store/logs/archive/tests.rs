@@ -482,3 +482,23 @@ fn late_lines_for_a_sealed_day_are_sealed_as_one_more_group() {
         4
     );
 }
+
+#[test]
+fn prune_years_keeps_the_newest_years_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    for y in [2023, 2024, 2025, 2026] {
+        let mut a = YearArchive::open(tmp.path(), y).unwrap();
+        let day = crate::model::time::days_from_civil(y, 6, 1);
+        a.append_day(day, &day_records(day * NS_PER_DAY, 2), 1, None)
+            .unwrap();
+    }
+    // an orphan year file, as a crash between the two deletions leaves
+    std::fs::write(tmp.path().join("2022.zst"), b"x").unwrap();
+    assert_eq!(
+        seal::prune_years(tmp.path(), 2026, 2).unwrap(),
+        [2022, 2023, 2024]
+    );
+    assert_eq!(years(tmp.path()).unwrap(), [2025, 2026]);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 4);
+    assert!(seal::prune_years(tmp.path(), 2026, 2).unwrap().is_empty());
+}
