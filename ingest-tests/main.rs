@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `telltale` binary over real sockets with
 //! real senders (`logger`, rsyslogd). Regression tests are named after their issue.
 
+mod archive_e2e;
 mod durability;
 mod harness;
 mod loghub;

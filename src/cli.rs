@@ -2,6 +2,8 @@
 //! They speak plain HTTP/1.1 over `std::net` (one request per connection): enough for a
 //! loopback or LAN server, and no HTTP client stack to compile.
 
+pub mod archive;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

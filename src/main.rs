@@ -85,6 +85,14 @@ enum Command {
         #[arg(long)]
         parsers: Option<PathBuf>,
     },
+    /// Work on the yearly log archives of a data directory (offline: stop the server to seal)
+    Archive {
+        /// Data directory (default ./data)
+        #[arg(long, global = true, default_value = "data")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Load generator: send Graphite plaintext points over TCP and time until all are written
     LoadgenCarbon {
         /// Graphite plaintext TCP address of the server
@@ -106,6 +114,38 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Seal every day older than the hot window into archive/<year>.zst
+    Seal {
+        /// Retention policy file
+        #[arg(long, default_value = "retention/logs.toml")]
+        retention: PathBuf,
+    },
+    /// List archived days
+    List,
+    /// Read back and check every frame of one year or of all years
+    Verify { year: Option<i64> },
+    /// Search the archives with the log query language
+    Search {
+        query: String,
+        /// Start of the time range (e.g. -30d, 2026-03-01)
+        #[arg(long, default_value = "-365d")]
+        from: String,
+        /// End of the time range
+        #[arg(long, default_value = "now")]
+        until: String,
+        /// Most hits to print
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print each hit as a JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a day's archived JSON lines
+    Export { day: String },
 }
 
 #[derive(clap::Args)]
@@ -217,6 +257,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Archive { data_dir, command } => archive(&data_dir, command),
         Command::LoadgenCarbon {
             carbon,
             server,
@@ -240,6 +281,32 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+    }
+}
+
+fn archive(data_dir: &std::path::Path, command: ArchiveCommand) -> ExitCode {
+    use telltale::cli::archive as a;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let r = match command {
+        ArchiveCommand::Seal { retention } => a::seal(data_dir, &retention, &mut out),
+        ArchiveCommand::List => a::list(data_dir, &mut out),
+        ArchiveCommand::Verify { year } => a::verify(data_dir, year, &mut out),
+        ArchiveCommand::Search {
+            query,
+            from,
+            until,
+            limit,
+            json,
+        } => a::search(data_dir, &query, &from, &until, limit, json, &mut out).map(|_| ()),
+        ArchiveCommand::Export { day } => a::export(data_dir, &day, &mut out).map(|_| ()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("telltale archive: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

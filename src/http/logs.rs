@@ -99,6 +99,9 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
     // compiled once here so a bad query is a 400 before any search starts
     crate::query::logs::build_query(&q, store.fields(), store.schema())
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    // archives are read only when the caller asked for a start time: an open-ended query must
+    // not decompress years of archives
+    let with_archive = p.from.as_deref().is_some_and(|f| !f.is_empty());
     s.counters.searches.fetch_add(1, Ordering::Relaxed);
     let result = tokio::task::spawn_blocking(move || {
         let schema = store.schema().clone();
@@ -107,17 +110,46 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
             crate::query::logs::build_query(&q, f, &schema)
                 .unwrap_or_else(|_| Box::new(tantivy::query::EmptyQuery))
         };
-        store.search(&compile, from, until, limit)
+        let hot = store
+            .search(&compile, from, until, limit)
+            .map_err(|e| e.to_string())?;
+        let mut total = hot.total;
+        let mut hits: Vec<(LogRecord, bool)> = hot.hits.into_iter().map(|r| (r, false)).collect();
+        let dir = store.archive_dir();
+        if with_archive && crate::store::logs::archive::seal::has_archive(&dir) {
+            let ast = crate::query::logs::parse(&q).map_err(|e| e.to_string())?;
+            let mut m = crate::query::logs::Matcher::new(&ast).map_err(|e| e.to_string())?;
+            let skip = |day: i64| store.has_day(day).unwrap_or(false);
+            let arch = crate::store::logs::archive::search::search_archive(
+                &dir,
+                &mut m,
+                from,
+                until,
+                limit,
+                &skip,
+                &mut |_| {},
+            )
+            .map_err(|e| e.to_string())?;
+            total += arch.total;
+            hits.extend(arch.hits.into_iter().map(|r| (r, true)));
+            // both lists are newest first; a stable sort keeps each one's order on ties
+            hits.sort_by_key(|(r, _)| std::cmp::Reverse(r.timestamp_ns));
+            hits.truncate(limit);
+        }
+        Ok::<_, String>((total, hits))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .map_err(ApiError::Internal)?;
     let with_raw = matches!(p.raw.as_deref(), Some("1" | "true" | "yes"));
-    let hits: Vec<Value> = result
-        .hits
+    let (total, result_hits) = result;
+    let hits: Vec<Value> = result_hits
         .iter()
-        .map(|r| {
+        .map(|(r, archived)| {
             let mut h = hit_json(r);
+            if *archived && let Value::Object(m) = &mut h {
+                m.insert("archived".into(), Value::Bool(true));
+            }
             if with_raw && let Value::Object(m) = &mut h {
                 m.insert(
                     "raw".into(),
@@ -127,7 +159,7 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
             h
         })
         .collect();
-    Ok(Json(json!({ "total": result.total, "hits": hits })))
+    Ok(Json(json!({ "total": total, "hits": hits })))
 }
 
 /// One hit in the API's shape (see DESIGN.md "Interfaces").

@@ -4,7 +4,7 @@
 
 mod error;
 pub mod graphite;
-mod logs;
+pub(crate) mod logs;
 mod monit;
 
 use std::sync::Arc;

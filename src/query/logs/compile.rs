@@ -125,6 +125,38 @@ fn wildcard_regex(parts: &[WildPart], lowercase: bool) -> String {
     re
 }
 
+/// Splits a free-text wildcard where the text tokenizer splits (non-alphanumerics), lowercasing
+/// the literal parts: one pattern per token (`10.0.*` = "10" "0" *). Shared with the matcher.
+pub(super) fn wildcard_segments(parts: &[WildPart]) -> Vec<Vec<WildPart>> {
+    let mut segments: Vec<Vec<WildPart>> = vec![Vec::new()];
+    for p in parts {
+        match p {
+            WildPart::Lit(s) => {
+                for ch in s.chars() {
+                    if ch.is_alphanumeric() {
+                        let cur = segments.last_mut();
+                        if let Some(cur) = cur {
+                            match cur.last_mut() {
+                                Some(WildPart::Lit(l)) => l.extend(ch.to_lowercase()),
+                                _ => cur.push(WildPart::Lit(ch.to_lowercase().collect())),
+                            }
+                        }
+                    } else if segments.last().is_some_and(|s| !s.is_empty()) {
+                        segments.push(Vec::new());
+                    }
+                }
+            }
+            other => {
+                if let Some(cur) = segments.last_mut() {
+                    cur.push(other.clone());
+                }
+            }
+        }
+    }
+    segments.retain(|s| !s.is_empty());
+    segments
+}
+
 fn wildcard_text(parts: &[WildPart]) -> String {
     Value::Wildcard(parts.to_vec()).to_string()
 }
@@ -285,32 +317,7 @@ impl Compiler<'_> {
     /// regex per resulting token, as a phrase when there are several (`10.0.*` = "10" "0" *).
     fn message_wildcard(&mut self, c: &Clause, parts: &[WildPart]) -> Result<Q, QueryError> {
         let field = self.fields.message;
-        let mut segments: Vec<Vec<WildPart>> = vec![Vec::new()];
-        for p in parts {
-            match p {
-                WildPart::Lit(s) => {
-                    for ch in s.chars() {
-                        if ch.is_alphanumeric() {
-                            let cur = segments.last_mut();
-                            if let Some(cur) = cur {
-                                match cur.last_mut() {
-                                    Some(WildPart::Lit(l)) => l.extend(ch.to_lowercase()),
-                                    _ => cur.push(WildPart::Lit(ch.to_lowercase().collect())),
-                                }
-                            }
-                        } else if segments.last().is_some_and(|s| !s.is_empty()) {
-                            segments.push(Vec::new());
-                        }
-                    }
-                }
-                other => {
-                    if let Some(cur) = segments.last_mut() {
-                        cur.push(other.clone());
-                    }
-                }
-            }
-        }
-        segments.retain(|s| !s.is_empty());
+        let segments = wildcard_segments(parts);
         let bad = |e: tantivy::TantivyError| QueryError::BadWildcard {
             value: wildcard_text(parts),
             col: c.col,
@@ -611,7 +618,7 @@ impl Num {
 }
 
 /// `10.0.0.0/8` → the first and last address of the block, as u32.
-fn cidr(v: &str) -> Option<(u32, u32)> {
+pub(super) fn cidr(v: &str) -> Option<(u32, u32)> {
     let (ip, len) = v.split_once('/')?;
     let ip: std::net::Ipv4Addr = ip.parse().ok()?;
     let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;

@@ -18,6 +18,7 @@
 
 mod ast;
 mod compile;
+mod matcher;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use crate::store::logs::schema::LogFields;
 
 pub use ast::{Ast, Clause, CmpOp, Value, WildPart};
 pub use compile::compile;
+pub use matcher::Matcher;
 pub use parse::{MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LEN, parse};
 
 /// Why a query was rejected. Every variant that concerns a place in the query carries its

@@ -572,3 +572,185 @@ fn hostile_wildcards_compile_quickly_or_fail_cleanly() {
         assert!(start.elapsed().as_secs() < 5, "{}", &q[..20]);
     }
 }
+
+/// The test documents as records, the way the store gives them back (nested JSON flattened to
+/// dotted keys, numbers as strings).
+fn doc_records() -> Vec<crate::model::LogRecord> {
+    fn flat(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flat(&key, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    DOCS.iter()
+        .map(|d| {
+            let mut fields = Vec::new();
+            flat("", &serde_json::from_str(d.fields).unwrap(), &mut fields);
+            crate::model::LogRecord {
+                host: d.host.into(),
+                app: d.app.into(),
+                pid: d.pid.into(),
+                severity: Some(d.severity as u8),
+                facility: Some(d.facility as u8),
+                msgid: d.msgid.into(),
+                message: d.message.into(),
+                fields,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// The in-memory matcher (archive search) agrees with the index on every query the index
+/// tests use.
+#[test]
+fn the_matcher_finds_what_the_index_finds() {
+    let records = doc_records();
+    let queries = [
+        "",
+        "*",
+        "-",
+        "failed",
+        "FAILED",
+        "message:failed",
+        r#""connection refused""#,
+        r#"message:"refused by""#,
+        r#""refused connection""#,
+        "10.0.0.1",
+        "foo-bar",
+        "cron.hourly",
+        "host:WEB1",
+        "host:db2",
+        "Host:web2",
+        "app:sshd",
+        "app:cron",
+        "app:php-fpm",
+        r#"app:"php-fpm""#,
+        "pid:123",
+        "msgid:id47",
+        "severity:warning",
+        "severity:4",
+        "severity:<=warning",
+        "severity:<=4",
+        "severity:<4",
+        "severity:>=err",
+        "severity:>notice",
+        "severity:[2 TO 4]",
+        "severity:{2 TO 4]",
+        "severity:[warning TO crit]",
+        "severity:[* TO 1]",
+        "severity:[6 TO *]",
+        "severity:*",
+        "severity:<0",
+        "severity:[0 TO 0}",
+        "facility:auth",
+        "facility:4",
+        "facility:local0",
+        "facility:(cron OR authpriv)",
+        "host:web1 AND severity:warning",
+        "host:web1 severity:warning",
+        "app:sshd OR app:nginx",
+        "host:web1 NOT app:sshd",
+        "host:web1 -app:sshd",
+        "host:web1 !app:sshd",
+        "+host:web1 +root",
+        "(app:sshd OR app:nginx) AND (failed OR refused)",
+        "app:sshd OR app:nginx AND refused",
+        "refused || panic && kernel",
+        "root OR NOT host:web1",
+        "NOT host:web1",
+        "-host:web1",
+        "-host:web1 -host:web2",
+        "NOT (host:web1 OR host:web2)",
+        "NOT NOT app:sshd",
+        "host:web*",
+        "host:WEB?",
+        "host:*1",
+        "app:php-*",
+        "conn*",
+        "Conn*ing",
+        "*used",
+        "f?iled",
+        "10.0.*",
+        "10.0.0.?",
+        "host:*",
+        "host:w.b*",
+        "pid:(1*)",
+        "pid:*",
+        "msgid:*",
+        "user:root",
+        "user:admin",
+        "user:ADMIN",
+        r#"user:"root""#,
+        "user:nobody",
+        "status:500",
+        "exampleSDID@32473.iut:3",
+        "timeQuality.tzKnown:1",
+        "user:root OR user:admin -host:web1",
+        "(user:root OR user:admin) -host:web1",
+        "- -host:web1",
+    ];
+    for q in queries {
+        let mut m = Matcher::new(&parse(q).unwrap()).unwrap();
+        let got: Vec<i64> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| m.matches(r))
+            .map(|(i, _)| i as i64)
+            .collect();
+        assert_eq!(got, hits(q), "{q}");
+    }
+    // the test index has no typed column; the writer's (see store tests) answers these
+    let typed = |q: &str| -> Vec<usize> {
+        let mut m = Matcher::new(&parse(q).unwrap()).unwrap();
+        (0..records.len())
+            .filter(|&i| m.matches(&records[i]))
+            .collect()
+    };
+    assert_eq!(typed("status:>=500"), [8]);
+    assert_eq!(typed("status:<500"), Vec::<usize>::new());
+    assert_eq!(typed("status:[400 TO 599]"), [8]);
+    assert_eq!(typed("status:{500 TO *]"), Vec::<usize>::new());
+    let mut ip = records[0].clone();
+    ip.fields = vec![("client".into(), "10.1.2.3".into())];
+    let mut m = Matcher::new(&parse("client:10.0.0.0/8").unwrap()).unwrap();
+    assert!(m.matches(&ip));
+    let mut m = Matcher::new(&parse("client:11.0.0.0/8").unwrap()).unwrap();
+    assert!(!m.matches(&ip));
+}
+
+#[test]
+fn the_matcher_rejects_what_compile_rejects_and_knows_required_hosts() {
+    for q in [
+        "severity:warnx",
+        "host:>a",
+        "user:ro*",
+        "raw:x",
+        "timestamp:1",
+    ] {
+        assert!(Matcher::new(&parse(q).unwrap()).is_err(), "{q}");
+    }
+    let hosts = |q: &str| Matcher::new(&parse(q).unwrap()).unwrap().required_hosts();
+    assert_eq!(hosts("host:WEB1 failed"), Some(vec!["web1".to_string()]));
+    assert_eq!(
+        hosts("(host:a OR host:b) app:x"),
+        Some(vec!["a".to_string(), "b".to_string()])
+    );
+    assert_eq!(hosts("host:a OR failed"), None);
+    assert_eq!(hosts("-host:a"), None);
+    assert_eq!(hosts("host:a*"), None);
+    let apps = Matcher::new(&parse("app:sshd").unwrap())
+        .unwrap()
+        .required_apps();
+    assert_eq!(apps, Some(vec!["sshd".to_string()]));
+}

@@ -4,6 +4,7 @@
 //! before opening them. One writer thread owns all `IndexWriter`s (see [`writer`]); searches
 //! run on any thread against readers reloaded after each commit.
 
+pub mod archive;
 pub mod day;
 pub mod schema;
 pub mod writer;
@@ -183,6 +184,58 @@ impl LogStore {
         Ok(p)
     }
 
+    /// `<data>/archive`, where sealed days go.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.root
+            .parent()
+            .map_or_else(|| self.root.join("archive"), |d| d.join("archive"))
+    }
+
+    /// Whether a partition of `day` is open (never creates one, unlike [`Self::partition`]).
+    pub fn has_day(&self, day: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .partitions
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .contains_key(&day))
+    }
+
+    /// Every committed record of a day, in index order (not sorted): what sealing reads.
+    /// Whole-day in memory for now; a streaming reader is left for large days.
+    pub fn day_records(&self, day: i64) -> Result<Vec<LogRecord>, StoreError> {
+        let part = self.partition(day)?;
+        part.reader.reload()?;
+        let searcher = part.reader.searcher();
+        let mut out = Vec::with_capacity(usize::try_from(searcher.num_docs()).unwrap_or(0));
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            for doc_id in seg.doc_ids_alive() {
+                let doc: TantivyDocument =
+                    searcher.doc(tantivy::DocAddress::new(ord as u32, doc_id))?;
+                out.push(record_from_doc(&part.fields, &doc));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets a day and deletes its directory: the last step of sealing (or of retention).
+    /// Searches holding the partition keep working on the open (unlinked) files.
+    pub fn remove_day(&self, day: i64) -> Result<(), StoreError> {
+        self.partitions
+            .write()
+            .map_err(|_| StoreError::Poisoned)?
+            .remove(&day);
+        let dir = self.day_dir(day);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&dir, e)),
+        }
+        if let Ok(d) = std::fs::File::open(&self.root) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
     /// Every open partition, oldest first.
     pub fn partitions(&self) -> Result<Vec<Arc<Partition>>, StoreError> {
         Ok(self
@@ -286,48 +339,52 @@ impl LogStore {
 
     /// Rebuilds a record from stored fields.
     fn to_record(&self, doc: &TantivyDocument) -> LogRecord {
-        let f = &self.fields;
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let mut fields = Vec::new();
-        if let Some(OwnedValue::Object(obj)) = doc.get_first(f.fields).map(OwnedValue::from) {
-            flatten_json("", &obj, &mut fields);
-        }
-        LogRecord {
-            timestamp_ns: doc
-                .get_first(f.timestamp)
-                .and_then(|v| v.as_datetime())
-                .map(|d| d.into_timestamp_nanos())
-                .unwrap_or_default(),
-            received_ns: doc
-                .get_first(f.received)
-                .and_then(|v| v.as_i64())
-                .unwrap_or_default()
-                .saturating_mul(1000),
-            host: text(f.host),
-            app: text(f.app),
-            pid: text(f.pid),
-            severity: doc
-                .get_first(f.severity)
-                .and_then(|v| v.as_u64())
-                .map(|v| v as u8),
-            facility: doc
-                .get_first(f.facility)
-                .and_then(|v| v.as_u64())
-                .map(|v| v as u8),
-            msgid: text(f.msgid),
-            message: text(f.message),
-            fields,
-            raw: doc
-                .get_first(f.raw)
-                .and_then(|v| v.as_bytes())
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default(),
-        }
+        record_from_doc(&self.fields, doc)
+    }
+}
+
+/// Rebuilds a record from stored fields, with a partition's own field handles.
+pub(crate) fn record_from_doc(f: &LogFields, doc: &TantivyDocument) -> LogRecord {
+    let text = |field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut fields = Vec::new();
+    if let Some(OwnedValue::Object(obj)) = doc.get_first(f.fields).map(OwnedValue::from) {
+        flatten_json("", &obj, &mut fields);
+    }
+    LogRecord {
+        timestamp_ns: doc
+            .get_first(f.timestamp)
+            .and_then(|v| v.as_datetime())
+            .map(|d| d.into_timestamp_nanos())
+            .unwrap_or_default(),
+        received_ns: doc
+            .get_first(f.received)
+            .and_then(|v| v.as_i64())
+            .unwrap_or_default()
+            .saturating_mul(1000),
+        host: text(f.host),
+        app: text(f.app),
+        pid: text(f.pid),
+        severity: doc
+            .get_first(f.severity)
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u8),
+        facility: doc
+            .get_first(f.facility)
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u8),
+        msgid: text(f.msgid),
+        message: text(f.message),
+        fields,
+        raw: doc
+            .get_first(f.raw)
+            .and_then(|v| v.as_bytes())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
     }
 }
 

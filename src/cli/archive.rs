@@ -1,0 +1,250 @@
+//! `telltale archive ...`: offline work on a data directory's log archive. Run it while the
+//! server is stopped (or only `list`, `verify`, `search`, `export`, which never write): sealing
+//! takes the day partitions away from under a running server's writer.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::model::time::{format_day, now_ns, parse_day};
+use crate::query::logs::Matcher;
+use crate::query::time::parse_time;
+use crate::store::logs::LogStore;
+use crate::store::logs::archive::retention::LogRetention;
+use crate::store::logs::archive::search::search_archive;
+use crate::store::logs::archive::{YearArchive, seal, year_of_day, years};
+
+/// `archive seal`: seals (or drops, per the policy) every day older than the hot window.
+pub fn seal(data_dir: &Path, retention: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let policy = LogRetention::load(retention)?;
+    let store = LogStore::open(data_dir)?;
+    let reports = seal::apply(&store, now_ns(), &policy)?;
+    for r in &reports {
+        let ratio = if r.compressed_bytes > 0 {
+            r.raw_bytes as f64 / r.compressed_bytes as f64
+        } else {
+            0.0
+        };
+        writeln!(
+            out,
+            "{}: {} records, {} frames, {} -> {} bytes ({ratio:.1}x){}",
+            r.day,
+            r.records,
+            r.frames,
+            r.raw_bytes,
+            r.compressed_bytes,
+            if r.resumed { ", resumed" } else { "" }
+        )?;
+    }
+    writeln!(
+        out,
+        "{} days sealed (hot window {} days)",
+        reports.len(),
+        policy.hot_days
+    )?;
+    Ok(())
+}
+
+/// `archive list`: one line per archived day.
+pub fn list(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dir = data_dir.join("archive");
+    for year in years(&dir)? {
+        let a = YearArchive::open_read_only(&dir, year)?;
+        let mut days: Vec<(String, u64, u64, u64, u64)> = Vec::new();
+        for e in a.entries() {
+            match days.last_mut() {
+                Some(d) if d.0 == e.day => {
+                    d.1 += 1;
+                    d.2 += e.count;
+                    d.3 += e.raw_len;
+                    d.4 += e.len;
+                }
+                _ => days.push((e.day.clone(), 1, e.count, e.raw_len, e.len)),
+            }
+        }
+        for (day, frames, count, raw, len) in days {
+            writeln!(
+                out,
+                "{day}\t{count} records\t{frames} frames\t{raw} -> {len} bytes"
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `archive verify [YEAR]`: reads back every frame (crc, decompression, counts).
+pub fn verify(data_dir: &Path, year: Option<i64>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dir = data_dir.join("archive");
+    let all = years(&dir)?;
+    let selected: Vec<i64> = match year {
+        Some(y) if !all.contains(&y) => bail!("no archive for year {y} in {}", dir.display()),
+        Some(y) => vec![y],
+        None => all,
+    };
+    for y in selected {
+        let a = YearArchive::open_read_only(&dir, y)?;
+        let n = a.verify()?;
+        writeln!(out, "{y}: {} frames, {n} records ok", a.entries().len())?;
+    }
+    Ok(())
+}
+
+/// `archive search`: the query language over the archives, newest first; progress on stderr.
+pub fn search(
+    data_dir: &Path,
+    query: &str,
+    from: &str,
+    until: &str,
+    limit: usize,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let now = now_ns();
+    let from = parse_time(from, now).context("--from")?;
+    let until = parse_time(until, now).context("--until")?;
+    let ast = crate::query::logs::parse(query)?;
+    let mut m = Matcher::new(&ast)?;
+    let r = search_archive(
+        &data_dir.join("archive"),
+        &mut m,
+        from,
+        until,
+        limit,
+        &|_| false,
+        &mut |p| {
+            eprintln!(
+                "frames {}/{} ({} of {} bytes)",
+                p.frames_done, p.frames_total, p.bytes_done, p.bytes_total
+            );
+        },
+    )?;
+    for h in &r.hits {
+        if json {
+            let mut v = crate::http::logs::hit_json(h);
+            v["archived"] = serde_json::Value::Bool(true);
+            writeln!(out, "{v}")?;
+        } else {
+            let sev = h
+                .severity
+                .and_then(|s| crate::model::SEVERITY_NAMES.get(usize::from(s)))
+                .unwrap_or(&"");
+            writeln!(
+                out,
+                "{} {sev} {} {}: {}",
+                crate::model::time::format_rfc3339(h.timestamp_ns),
+                h.host,
+                h.app,
+                h.message
+            )?;
+        }
+    }
+    eprintln!(
+        "{} of {} matches shown ({} frames read, {} skipped)",
+        r.hits.len(),
+        r.total,
+        r.frames_read,
+        r.frames_skipped
+    );
+    Ok(r.total)
+}
+
+/// `archive export DAY`: the day's JSON lines exactly as archived.
+pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let Some(d) = parse_day(day) else {
+        bail!("'{day}' is not a day (write YYYY-MM-DD)");
+    };
+    let dir = data_dir.join("archive");
+    if !years(&dir)?.contains(&year_of_day(d)) {
+        bail!("{} is not archived", format_day(d));
+    }
+    let a = YearArchive::open_read_only(&dir, year_of_day(d))?;
+    let mut n = 0;
+    for e in a.entries().iter().filter(|e| e.day == format_day(d)) {
+        out.write_all(&a.read_raw(e)?)?;
+        n += e.count;
+    }
+    if n == 0 {
+        bail!("{} is not archived", format_day(d));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::metrics::Counters;
+    use crate::model::LogRecord;
+    use crate::model::time::{NS_PER_DAY, day_of_ns};
+    use crate::store::logs::writer::{self, WriterConfig};
+
+    #[test]
+    fn seal_list_verify_search_export_on_a_data_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        // 60 days ago: past the default hot window of 30 days
+        let day = day_of_ns(now_ns()) - 60;
+        let t0 = day * NS_PER_DAY + 3_600 * 1_000_000_000;
+        let records: Vec<LogRecord> = (0..5)
+            .map(|i| LogRecord {
+                timestamp_ns: t0 + i * 1_000_000_000,
+                received_ns: t0,
+                host: "web1".into(),
+                app: "sshd".into(),
+                severity: Some(6),
+                message: format!("session {i} opened"),
+                raw: format!("session {i} opened").into_bytes(),
+                ..LogRecord::default()
+            })
+            .collect();
+        {
+            let store = Arc::new(LogStore::open(tmp.path()).unwrap());
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            tx.send(records).unwrap();
+            drop(tx);
+            writer::run(
+                store,
+                rx,
+                WriterConfig::default(),
+                Arc::new(Counters::default()),
+            )
+            .unwrap();
+        }
+        let text = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            f(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let missing = tmp.path().join("no-such-retention.toml");
+        let s = text(&|o| seal(tmp.path(), &missing, o).unwrap());
+        assert!(
+            s.contains(&format!("{}: 5 records, 1 frames", format_day(day))),
+            "{s}"
+        );
+        let l = text(&|o| list(tmp.path(), o).unwrap());
+        assert!(
+            l.starts_with(&format!("{}\t5 records\t1 frames", format_day(day))),
+            "{l}"
+        );
+        let v = text(&|o| verify(tmp.path(), None, o).unwrap());
+        assert!(v.ends_with("1 frames, 5 records ok\n"), "{v}");
+        assert!(verify(tmp.path(), Some(1999), &mut Vec::new()).is_err());
+        let found = text(&|o| {
+            let n = search(tmp.path(), "host:WEB1 session", "-90d", "now", 2, true, o).unwrap();
+            assert_eq!(n, 5);
+        });
+        let lines: Vec<&str> = found.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains(r#""archived":true"#), "{found}");
+        assert!(lines[0].contains("session 4 opened"), "{found}");
+        let e = text(&|o| {
+            assert_eq!(export(tmp.path(), &format_day(day), o).unwrap(), 5);
+        });
+        assert_eq!(e.lines().count(), 5);
+        assert!(e.lines().all(|l| l.starts_with(r#"{"timestamp":""#)), "{e}");
+        assert!(export(tmp.path(), "1999-01-01", &mut Vec::new()).is_err());
+        assert!(export(tmp.path(), "yesterday", &mut Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,495 @@
+//! Yearly log archives: `<data>/archive/<year>.zst` and its sidecar index `<year>.idx`.
+//!
+//! The year file is a plain concatenation of independent zstd frames, so stock `zstd -dc`
+//! prints every archived record as one JSON line ([`record`]), and telltale can decompress a
+//! single frame (one bounded chunk of one day) without touching the rest of the year. The index
+//! is append-only, one checksummed line per frame ([`FrameEntry`]); see
+//! `docs/format/archive.md` for both formats byte by byte.
+//!
+//! Commit protocol (crash safety): a day's frames are appended to the year file and fsynced,
+//! then its index lines are appended and fsynced. The index is the commit point: a day counts
+//! as archived only once every one of its index lines (`part` 0..`parts`) is intact. Opening a
+//! year ([`YearArchive::open`]) drops a torn or incomplete trailing group of index lines and
+//! truncates the year file back to the end of the last indexed frame, so a crash at any point
+//! leaves the previous state or the new one, never half a day.
+
+pub mod record;
+pub mod retention;
+pub mod seal;
+pub mod search;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::day::MAX_LISTED;
+use crate::model::LogRecord;
+use crate::model::time::{civil_from_days, format_day, parse_day};
+
+/// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): level
+/// 19 compresses the JSON lines 20% smaller than level 9 but at 1.6 MB/s instead of 120 MB/s
+/// per core, far below what sealing a busy day needs; level 9 is the knee of the curve.
+pub const DEFAULT_LEVEL: i32 = 9;
+/// A frame holds at most this many records ...
+pub const FRAME_MAX_RECORDS: usize = 100_000;
+/// ... or about this many bytes of JSON lines, whichever comes first: bounds the memory of a
+/// reader and the work of a search that needs one record of the frame.
+pub const FRAME_MAX_BYTES: usize = 16 << 20;
+/// log2 of the zstd window: 16 MiB frames fit in it whole, so a record can refer back to any
+/// earlier one of its frame (long-distance matching measured worse at level 9, so it is off).
+const WINDOW_LOG: u32 = 24;
+
+/// Errors of the archive.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: frame at offset {offset} is corrupt: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    #[error("{path}: index line {line} is invalid: {reason}")]
+    BadIndex {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("log store error: {0}")]
+    Store(#[from] super::StoreError),
+    #[error("day {day} is still in the hot window")]
+    NotDue { day: String },
+    #[error("day {day} holds {found} records after sealing, expected {expected}")]
+    Mismatch {
+        day: String,
+        expected: u64,
+        found: u64,
+    },
+    #[error("injected fault at {0:?}")]
+    Injected(seal::Step),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One index line: where a frame is and what it holds, so a search can skip it unopened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameEntry {
+    /// Byte offset of the frame in the year file.
+    pub offset: u64,
+    /// Compressed length in bytes.
+    pub len: u64,
+    /// CRC-32 (IEEE) of the compressed bytes.
+    pub crc32: u32,
+    /// `YYYY-MM-DD` (UTC) of the day the frame belongs to.
+    pub day: String,
+    /// This frame's position among the day's frames, and how many the day has: a day is
+    /// committed only when all its parts are indexed.
+    pub part: u32,
+    pub parts: u32,
+    /// Smallest and largest event timestamp in the frame (ns since the epoch).
+    pub min_ts_ns: i64,
+    pub max_ts_ns: i64,
+    /// Records (= JSON lines) in the frame.
+    pub count: u64,
+    /// Uncompressed bytes (the JSON lines).
+    pub raw_len: u64,
+    /// Distinct hosts and apps, lowercased, sorted; empty with `overflow` when too many.
+    pub hosts: Vec<String>,
+    pub apps: Vec<String>,
+    #[serde(default)]
+    pub overflow: bool,
+}
+
+impl FrameEntry {
+    /// The day number, or None for a malformed day string.
+    pub fn day_number(&self) -> Option<i64> {
+        parse_day(&self.day)
+    }
+
+    /// Index line bytes: compact JSON, a space, the CRC-32 of the JSON as 8 lowercase hex
+    /// digits, `\n`.
+    fn to_line(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(self).unwrap_or_default();
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(format!(" {crc:08x}\n").as_bytes());
+        out
+    }
+
+    fn from_line(line: &[u8]) -> Result<FrameEntry, String> {
+        let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+        let (json, crc) = text.rsplit_once(' ').ok_or("no checksum")?;
+        let crc = u32::from_str_radix(crc, 16).map_err(|e| format!("bad checksum: {e}"))?;
+        if crc32fast::hash(json.as_bytes()) != crc {
+            return Err("checksum mismatch".into());
+        }
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+}
+
+/// Paths of a year's files under `<data>/archive`.
+pub fn year_paths(dir: &Path, year: i64) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{year:04}.zst")),
+        dir.join(format!("{year:04}.idx")),
+    )
+}
+
+/// The UTC year of a day number.
+pub fn year_of_day(day: i64) -> i64 {
+    civil_from_days(day).0
+}
+
+/// Years with an index file under `dir`, ascending.
+pub fn years(dir: &Path) -> Result<Vec<i64>, ArchiveError> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        if let Some(y) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".idx"))
+            .filter(|y| y.len() == 4)
+            .and_then(|y| y.parse::<i64>().ok())
+        {
+            out.push(y);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// What [`YearArchive::open`] had to repair.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Bytes cut off the index (a torn line or an incomplete day).
+    pub index_bytes_dropped: u64,
+    /// Bytes cut off the year file (frames never committed to the index).
+    pub frame_bytes_dropped: u64,
+}
+
+/// One year's archive, opened and recovered.
+#[derive(Debug)]
+pub struct YearArchive {
+    pub year: i64,
+    zst: PathBuf,
+    idx: PathBuf,
+    entries: Vec<FrameEntry>,
+    /// Length of the committed part of the year file.
+    end: u64,
+    pub recovery: Recovery,
+    /// Records per frame at most ([`FRAME_MAX_RECORDS`]; tests lower it to get many frames).
+    pub(crate) frame_max_records: usize,
+}
+
+impl YearArchive {
+    /// Opens (creating empty if needed) a year's files and rolls back anything uncommitted.
+    /// Only the sealer (one at a time) may call this: it truncates files.
+    pub fn open(dir: &Path, year: i64) -> Result<YearArchive, ArchiveError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        YearArchive::load(dir, year, true)
+    }
+
+    /// Opens a year's committed frames without repairing anything, so a search can run while
+    /// a seal appends (it sees the days committed when it opened).
+    pub fn open_read_only(dir: &Path, year: i64) -> Result<YearArchive, ArchiveError> {
+        YearArchive::load(dir, year, false)
+    }
+
+    fn load(dir: &Path, year: i64, repair: bool) -> Result<YearArchive, ArchiveError> {
+        let (zst, idx) = year_paths(dir, year);
+        let bytes = match std::fs::read(&idx) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&idx)(e)),
+        };
+        let mut entries = Vec::new();
+        // end of the last complete day group, in index bytes
+        let mut committed_len = 0usize;
+        let mut committed_entries = 0usize;
+        let mut pos = 0usize;
+        let mut line_no = 0usize;
+        while let Some(nl) = bytes[pos..].iter().position(|&c| c == b'\n') {
+            line_no += 1;
+            let line = &bytes[pos..pos + nl];
+            let Ok(e) = FrameEntry::from_line(line) else {
+                // a torn or corrupt line: only acceptable as the tail (the crash case)
+                let rest_has_valid = bytes[pos + nl + 1..]
+                    .split(|&c| c == b'\n')
+                    .any(|l| FrameEntry::from_line(l).is_ok());
+                if rest_has_valid {
+                    return Err(ArchiveError::BadIndex {
+                        path: idx,
+                        line: line_no,
+                        reason: "corrupt line followed by valid ones".into(),
+                    });
+                }
+                break;
+            };
+            pos += nl + 1;
+            let complete = e.part + 1 == e.parts;
+            entries.push(e);
+            if complete {
+                committed_len = pos;
+                committed_entries = entries.len();
+            }
+        }
+        entries.truncate(committed_entries);
+        let mut recovery = Recovery {
+            index_bytes_dropped: (bytes.len() - committed_len) as u64,
+            ..Recovery::default()
+        };
+        if repair && recovery.index_bytes_dropped > 0 {
+            truncate(&idx, committed_len as u64)?;
+        }
+        let end = entries.iter().map(|e| e.offset + e.len).max().unwrap_or(0);
+        let zst_len = match std::fs::metadata(&zst) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(io(&zst)(e)),
+        };
+        if zst_len < end {
+            return Err(ArchiveError::Corrupt {
+                path: zst,
+                offset: zst_len,
+                reason: format!("year file ends before its last indexed frame (at {end})"),
+            });
+        }
+        if zst_len > end {
+            recovery.frame_bytes_dropped = zst_len - end;
+            if repair {
+                truncate(&zst, end)?;
+            }
+        }
+        Ok(YearArchive {
+            year,
+            zst,
+            idx,
+            entries,
+            end,
+            recovery,
+            frame_max_records: FRAME_MAX_RECORDS,
+        })
+    }
+
+    /// Every committed frame, in file order.
+    pub fn entries(&self) -> &[FrameEntry] {
+        &self.entries
+    }
+
+    pub fn zst_path(&self) -> &Path {
+        &self.zst
+    }
+
+    pub fn idx_path(&self) -> &Path {
+        &self.idx
+    }
+
+    /// Archived record count per day number.
+    pub fn day_counts(&self) -> BTreeMap<i64, u64> {
+        let mut out = BTreeMap::new();
+        for e in &self.entries {
+            if let Some(d) = e.day_number() {
+                *out.entry(d).or_insert(0) += e.count;
+            }
+        }
+        out
+    }
+
+    /// Compresses `records` (one day's, sorted by the caller) into frames at the end of the
+    /// year file, fsyncs, then appends and fsyncs their index lines: the commit point.
+    /// `fault` stops after a given step, for the crash tests.
+    pub(crate) fn append_day(
+        &mut self,
+        day: i64,
+        records: &[LogRecord],
+        level: i32,
+        fault: Option<seal::Step>,
+    ) -> Result<Vec<FrameEntry>, ArchiveError> {
+        let mut frames: Vec<(Vec<u8>, FrameEntry)> = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let mut raw = Vec::new();
+            let mut end = start;
+            while end < records.len()
+                && end - start < self.frame_max_records.max(1)
+                && raw.len() < FRAME_MAX_BYTES
+            {
+                record::encode(&records[end], &mut raw);
+                end += 1;
+            }
+            let chunk = &records[start..end];
+            let compressed = compress(&raw, level).map_err(io(&self.zst))?;
+            let mut hosts = BTreeSet::new();
+            let mut apps = BTreeSet::new();
+            for r in chunk {
+                hosts.insert(r.host.to_lowercase());
+                apps.insert(r.app.to_lowercase());
+            }
+            let overflow = hosts.len() > MAX_LISTED || apps.len() > MAX_LISTED;
+            if overflow {
+                hosts.clear();
+                apps.clear();
+            }
+            let entry = FrameEntry {
+                offset: 0,
+                len: compressed.len() as u64,
+                crc32: crc32fast::hash(&compressed),
+                day: format_day(day),
+                part: frames.len() as u32,
+                parts: 0,
+                min_ts_ns: chunk.iter().map(|r| r.timestamp_ns).min().unwrap_or(0),
+                max_ts_ns: chunk.iter().map(|r| r.timestamp_ns).max().unwrap_or(0),
+                count: chunk.len() as u64,
+                raw_len: raw.len() as u64,
+                hosts: hosts.into_iter().collect(),
+                apps: apps.into_iter().collect(),
+                overflow,
+            };
+            frames.push((compressed, entry));
+            start = end;
+        }
+        let parts = frames.len() as u32;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.zst)
+            .map_err(io(&self.zst))?;
+        let mut offset = self.end;
+        let mut index = Vec::new();
+        for (bytes, entry) in &mut frames {
+            entry.offset = offset;
+            entry.parts = parts;
+            file.write_all(bytes).map_err(io(&self.zst))?;
+            offset += entry.len;
+            index.extend_from_slice(&entry.to_line());
+        }
+        file.sync_all().map_err(io(&self.zst))?;
+        if fault == Some(seal::Step::FramesWritten) {
+            return Err(ArchiveError::Injected(seal::Step::FramesWritten));
+        }
+        let mut idx = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.idx)
+            .map_err(io(&self.idx))?;
+        if fault == Some(seal::Step::IndexTorn) {
+            // half the day's index lines, the last one cut in the middle
+            let _ = idx.write_all(&index[..index.len() / 2]);
+            let _ = idx.sync_all();
+            return Err(ArchiveError::Injected(seal::Step::IndexTorn));
+        }
+        idx.write_all(&index).map_err(io(&self.idx))?;
+        idx.sync_all().map_err(io(&self.idx))?;
+        sync_dir(self.zst.parent());
+        let new: Vec<FrameEntry> = frames.into_iter().map(|(_, e)| e).collect();
+        self.entries.extend(new.iter().cloned());
+        self.end = offset;
+        Ok(new)
+    }
+
+    /// Reads one frame's compressed bytes and checks its CRC.
+    pub fn read_compressed(&self, e: &FrameEntry) -> Result<Vec<u8>, ArchiveError> {
+        let mut f = File::open(&self.zst).map_err(io(&self.zst))?;
+        f.seek(SeekFrom::Start(e.offset)).map_err(io(&self.zst))?;
+        let len = usize::try_from(e.len).map_err(|_| self.corrupt(e, "length overflows".into()))?;
+        let mut buf = vec![0u8; len];
+        f.read_exact(&mut buf).map_err(io(&self.zst))?;
+        if crc32fast::hash(&buf) != e.crc32 {
+            return Err(self.corrupt(e, "crc32 mismatch".into()));
+        }
+        Ok(buf)
+    }
+
+    /// Decompresses one frame into its JSON lines (checked against the index's length).
+    pub fn read_raw(&self, e: &FrameEntry) -> Result<Vec<u8>, ArchiveError> {
+        let compressed = self.read_compressed(e)?;
+        let mut out = Vec::with_capacity(usize::try_from(e.raw_len).unwrap_or(0));
+        let mut dec = zstd::stream::read::Decoder::new(&compressed[..])
+            .map_err(|err| self.corrupt(e, err.to_string()))?;
+        dec.window_log_max(WINDOW_LOG)
+            .map_err(|err| self.corrupt(e, err.to_string()))?;
+        dec.read_to_end(&mut out)
+            .map_err(|err| self.corrupt(e, err.to_string()))?;
+        if out.len() as u64 != e.raw_len {
+            return Err(self.corrupt(e, format!("{} bytes, index says {}", out.len(), e.raw_len)));
+        }
+        Ok(out)
+    }
+
+    /// Decodes one frame into records, checking the count against the index.
+    pub fn read_frame(&self, e: &FrameEntry) -> Result<Vec<LogRecord>, ArchiveError> {
+        let raw = self.read_raw(e)?;
+        let mut out = Vec::new();
+        for line in raw.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            out.push(record::decode(line).map_err(|err| self.corrupt(e, err.to_string()))?);
+        }
+        if out.len() as u64 != e.count {
+            return Err(self.corrupt(e, format!("{} records, index says {}", out.len(), e.count)));
+        }
+        Ok(out)
+    }
+
+    /// Reads back every frame (crc, decompression, line count): what `archive verify` runs.
+    pub fn verify(&self) -> Result<u64, ArchiveError> {
+        let mut n = 0;
+        for e in &self.entries {
+            n += self.read_frame(e)?.len() as u64;
+        }
+        Ok(n)
+    }
+
+    fn corrupt(&self, e: &FrameEntry, reason: String) -> ArchiveError {
+        ArchiveError::Corrupt {
+            path: self.zst.clone(),
+            offset: e.offset,
+            reason,
+        }
+    }
+}
+
+/// One independent zstd frame with its content size recorded, so `zstd -l` can list it.
+fn compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    use zstd::zstd_safe::CParameter;
+    let mut enc = zstd::stream::write::Encoder::new(Vec::with_capacity(raw.len() / 8), level)?;
+    enc.set_pledged_src_size(Some(raw.len() as u64))?;
+    enc.include_contentsize(true)?;
+    enc.include_checksum(true)?;
+    enc.set_parameter(CParameter::WindowLog(WINDOW_LOG))?;
+    enc.write_all(raw)?;
+    enc.finish()
+}
+
+fn truncate(path: &Path, len: u64) -> Result<(), ArchiveError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
+    f.set_len(len).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+fn sync_dir(dir: Option<&Path>) {
+    if let Some(d) = dir.and_then(|d| File::open(d).ok()) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests;

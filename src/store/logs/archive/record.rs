@@ -1,0 +1,234 @@
+//! One archived record as one JSON line. The encoding is meant to be read by people and by
+//! `jq` without telltale, so it uses names (severity `"warning"`) and RFC 3339 times rather
+//! than codes, and keeps the original frame as a plain string whenever it is valid UTF-8.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::model::time::{NS_PER_DAY, NS_PER_SEC, days_from_civil, days_in_month, format_rfc3339};
+use crate::model::{
+    FACILITY_NAMES, LogRecord, SEVERITY_NAMES, facility_from_str, severity_from_str,
+};
+
+/// The JSON object of one line (see `docs/format/archive.md`).
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    timestamp: String,
+    received: String,
+    host: String,
+    app: String,
+    pid: String,
+    severity: Option<String>,
+    facility: Option<String>,
+    msgid: String,
+    message: String,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    /// The original frame when it is valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw: Option<String>,
+    /// The original frame, standard base64 with padding, only when it is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_base64: Option<String>,
+}
+
+/// Why a line could not be turned back into a record.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("invalid json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid timestamp '{0}'")]
+    Time(String),
+    #[error("unknown severity '{0}'")]
+    Severity(String),
+    #[error("unknown facility '{0}'")]
+    Facility(String),
+    #[error("invalid base64 in raw_base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+}
+
+/// Appends `r` as one JSON line (with its `\n`) to `out`.
+pub fn encode(r: &LogRecord, out: &mut Vec<u8>) {
+    let name = |names: &[&str], v: Option<u8>| {
+        v.map(|n| {
+            names
+                .get(usize::from(n))
+                .map_or_else(|| n.to_string(), |s| (*s).to_string())
+        })
+    };
+    let (raw, raw_base64) = match std::str::from_utf8(&r.raw) {
+        Ok(s) => (Some(s.to_string()), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(&r.raw)),
+        ),
+    };
+    let line = Line {
+        timestamp: format_rfc3339(r.timestamp_ns),
+        received: format_rfc3339(r.received_ns),
+        host: r.host.clone(),
+        app: r.app.clone(),
+        pid: r.pid.clone(),
+        severity: name(&SEVERITY_NAMES, r.severity),
+        facility: name(&FACILITY_NAMES, r.facility),
+        msgid: r.msgid.clone(),
+        message: r.message.clone(),
+        fields: r.fields.iter().cloned().collect(),
+        raw,
+        raw_base64,
+    };
+    // serializing a struct of strings and maps into a Vec cannot fail
+    if serde_json::to_writer(&mut *out, &line).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// Parses one line (without its `\n`) back into a record. Fields come back sorted by key.
+pub fn decode(line: &[u8]) -> Result<LogRecord, LineError> {
+    let l: Line = serde_json::from_slice(line)?;
+    let time = |s: &str| parse_rfc3339_utc(s).ok_or_else(|| LineError::Time(s.to_string()));
+    let severity = match &l.severity {
+        Some(s) => Some(severity_from_str(s).ok_or_else(|| LineError::Severity(s.clone()))?),
+        None => None,
+    };
+    let facility = match &l.facility {
+        Some(s) => Some(facility_from_str(s).ok_or_else(|| LineError::Facility(s.clone()))?),
+        None => None,
+    };
+    let raw = match (l.raw, l.raw_base64) {
+        (_, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b)?,
+        (Some(s), None) => s.into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    Ok(LogRecord {
+        timestamp_ns: time(&l.timestamp)?,
+        received_ns: time(&l.received)?,
+        host: l.host,
+        app: l.app,
+        pid: l.pid,
+        severity,
+        facility,
+        msgid: l.msgid,
+        message: l.message,
+        fields: l.fields.into_iter().collect(),
+        raw,
+    })
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, the shape [`format_rfc3339`] writes.
+pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if !t.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mo = u32::try_from(mo).ok().filter(|m| (1..=12).contains(m))?;
+    let d = u32::try_from(d).ok()?;
+    if d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut frac_ns = 0i64;
+    let rest = s.get(19..s.len() - 1)?;
+    if !rest.is_empty() {
+        let digits = rest.strip_prefix('.')?;
+        if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        frac_ns = digits.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(days * NS_PER_DAY + (h * 3600 + mi * 60 + sec) * NS_PER_SEC + frac_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec() -> LogRecord {
+        LogRecord {
+            timestamp_ns: 1_795_536_000_123_456_000,
+            received_ns: 1_795_536_001_000_001_000,
+            host: "web1".into(),
+            app: "nginx".into(),
+            pid: "42".into(),
+            severity: Some(4),
+            facility: Some(16),
+            msgid: "ID1".into(),
+            message: "connection refused".into(),
+            fields: vec![("a.b".into(), "1".into()), ("z".into(), "x y".into())],
+            raw: b"<132>connection refused".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_through_one_json_line() {
+        let mut out = Vec::new();
+        encode(&rec(), &mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 1);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(r#""severity":"warning""#), "{text}");
+        assert!(
+            text.contains(r#""raw":"<132>connection refused""#),
+            "{text}"
+        );
+        assert_eq!(decode(&out[..out.len() - 1]).unwrap(), rec());
+    }
+
+    #[test]
+    fn a_non_utf8_frame_is_kept_as_base64_and_missing_codes_as_null() {
+        let mut r = rec();
+        r.raw = vec![0xff, b'\n', 0];
+        r.severity = None;
+        r.facility = None;
+        let mut out = Vec::new();
+        encode(&r, &mut out);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(r#""raw_base64":"/woA""#), "{text}");
+        assert!(text.contains(r#""severity":null"#), "{text}");
+        assert_eq!(decode(&out[..out.len() - 1]).unwrap(), r);
+    }
+
+    #[test]
+    fn parses_its_own_timestamps_and_rejects_others() {
+        for ns in [
+            0,
+            -1_000,
+            1_795_536_000_123_456_000,
+            951_782_400_000_000_000,
+        ] {
+            assert_eq!(parse_rfc3339_utc(&format_rfc3339(ns)), Some(ns));
+        }
+        assert_eq!(
+            parse_rfc3339_utc("2026-11-24T16:00:00Z"),
+            Some(1_795_536_000_000_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_utc("2026-11-24T16:00:00.5Z"),
+            Some(1_795_536_000_500_000_000)
+        );
+        for bad in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-11-24T16:00:00",
+            "2026-11-24T16:00:00.Z",
+            "2026-11-24 16:00:00Z",
+            "+026-11-24T16:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_utc(bad), None, "{bad}");
+        }
+    }
+}
