@@ -89,9 +89,16 @@ fn issue4_carbon_plaintext_over_tcp_and_udp_is_queryable_and_bad_lines_are_count
         ["web1.cpu", "web1.after"],
         "branches first, then leaves: {found}"
     );
-    let (st, body) = s.get("/render?target=sumSeries(web1.*)");
+    let r = s.render(&format!("target=sumSeries(web1.cpu.*)&{range}"));
+    assert_eq!(value_at(&r, "sumSeries(web1.cpu.*)", t), Some(42.5), "{r}");
+    assert_eq!(
+        value_at(&r, "sumSeries(web1.cpu.*)", t + 10),
+        Some(43.0),
+        "{r}"
+    );
+    let (st, body) = s.get("/render?target=holtWintersForecast(web1.*)");
     assert_eq!(st, 400);
-    assert!(String::from_utf8_lossy(&body).contains("unsupported function sumSeries"));
+    assert!(String::from_utf8_lossy(&body).contains("unsupported function holtWintersForecast"));
 }
 
 #[test]
