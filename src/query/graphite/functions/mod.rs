@@ -16,6 +16,7 @@ mod count_series;
 mod derivative;
 mod integral;
 mod keep_last_value;
+mod moving_window;
 mod non_negative_derivative;
 mod offset;
 mod per_second;
@@ -195,6 +196,12 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("lineWidth", &style::LINE_WIDTH),
     ("maxSeries", &aggregate::MAX),
     ("minSeries", &aggregate::MIN),
+    ("movingAverage", &moving_window::AVERAGE),
+    ("movingMax", &moving_window::MAX),
+    ("movingMedian", &moving_window::MEDIAN),
+    ("movingMin", &moving_window::MIN),
+    ("movingSum", &moving_window::SUM),
+    ("movingWindow", &moving_window::DEF),
     ("multiplySeries", &aggregate::MULTIPLY),
     ("nonNegativeDerivative", &non_negative_derivative::DEF),
     ("offset", &offset::DEF),
