@@ -11,17 +11,25 @@ mod aggregate;
 mod alias;
 mod alias_by_metric;
 mod alias_by_node;
+mod as_percent;
 mod constant_line;
 mod count_series;
 mod derivative;
+mod divide_series;
+mod grep;
+mod highest;
 mod integral;
 mod keep_last_value;
+mod limit;
 mod moving_window;
 mod non_negative_derivative;
 mod offset;
 mod per_second;
+mod remove_empty_series;
 mod scale;
+mod sort_by_name;
 mod style;
+mod summarize;
 mod time_shift;
 mod transform_null;
 
@@ -212,6 +220,21 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("sumSeries", &aggregate::SUM),
     ("timeShift", &time_shift::DEF),
     ("transformNull", &transform_null::DEF),
+    ("asPercent", &as_percent::DEF),
+    ("divideSeries", &divide_series::DEF),
+    ("exclude", &grep::EXCLUDE),
+    ("grep", &grep::GREP),
+    ("highest", &highest::HIGHEST),
+    ("highestAverage", &highest::HIGHEST_AVERAGE),
+    ("highestCurrent", &highest::HIGHEST_CURRENT),
+    ("highestMax", &highest::HIGHEST_MAX),
+    ("limit", &limit::DEF),
+    ("lowest", &highest::LOWEST),
+    ("lowestAverage", &highest::LOWEST_AVERAGE),
+    ("lowestCurrent", &highest::LOWEST_CURRENT),
+    ("removeEmptySeries", &remove_empty_series::DEF),
+    ("sortByName", &sort_by_name::DEF),
+    ("summarize", &summarize::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
