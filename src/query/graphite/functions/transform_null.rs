@@ -15,6 +15,12 @@ pub static DEF: FunctionDef = FunctionDef {
     ],
     run: |_, args| {
         let default = args.float_or(1, 0.0);
+        // a given default is validated to a float ('0.0'); the untouched default is int 0
+        let tag = if args.get(1).is_some() {
+            format_py_float(default)
+        } else {
+            "0".to_string()
+        };
         let reference = args.series(2);
         let has_ref = !reference.is_empty();
         let defaults: Option<Vec<Option<f64>>> = has_ref.then(|| {
@@ -25,8 +31,7 @@ pub static DEF: FunctionDef = FunctionDef {
         });
         let mut list = args.series(0);
         for s in &mut list {
-            s.tags
-                .insert("transformNull".into(), format_py_float(default));
+            s.tags.insert("transformNull".into(), tag.clone());
             if has_ref {
                 s.tags.insert("referenceSeries".into(), "1".into());
                 s.name = format!(
@@ -67,6 +72,8 @@ mod tests {
     fn nulls_become_default() {
         let out = eval("transformNull(a.x, -1)");
         assert_eq!(names(&out), ["transformNull(a.x,-1)"]);
+        assert_eq!(out[0].tags["transformNull"], "-1.0");
+        assert_eq!(eval("transformNull(a.x)")[0].tags["transformNull"], "0");
         assert_eq!(vals(&out[0]), [Some(1.0), Some(-1.0), Some(3.0), Some(4.0)]);
         let out = eval("transformNull(g.gaps, 0, a.x)");
         assert_eq!(names(&out), ["transformNull(g.gaps,0,referenceSeries)"]);

@@ -1,0 +1,27 @@
+"""Prints graphite-web's answers for the hand-built series the Rust unit tests use
+(src/query/graphite/functions/*): run `/usr/bin/python3 check_functions.py` here."""
+import sys; sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__))); import gwstub
+from graphite.render.datalib import TimeSeries
+from graphite.render import functions as F
+ctx = {'startTime': None, 'endTime': None, 'xFilesFactor': 0, 'args': []}
+def mk(name, start, step, vals, pe=None):
+    s = TimeSeries(name, start, start+step*len(vals), step, vals)
+    s.pathExpression = pe or name
+    return s
+ax = lambda: mk('a.x', 100, 10, [1, None, 3, 4], 'a.*')
+ay = lambda: mk('a.y', 100, 10, [10, 20, 30, 40], 'a.*')
+def show(r):
+    for s in r: print(repr(s.name), s.start, s.end, s.step, list(s), dict(s.tags))
+show(F.aliasByNode(ctx, F.scale(ctx, [ax()], 2.0), 1))
+show(F.aliasByNode(ctx, [mk('cpu;host=web1', 100, 10, [1])], 'host', 0))
+show(F.aliasByMetric(ctx, [mk('sumSeries(a.b, c.d)', 100, 10, [1])]))
+show(F.derivative(ctx, [ax()])); show(F.integral(ctx, [ax()]))
+show(F.countSeries(ctx, [ax(), ay()]))
+show(F.divideSeries(ctx, [ax(), ay()], [ax()]))
+show(F.highest(ctx, [ax(), ay()], 2, 'min'))
+show(F.dashed(ctx, [ax()])); show(F.secondYAxis(ctx, [ax()]))
+show(F.removeEmptySeries(ctx, [mk('g',100,10,[1,None,None,4,None])], 0.4))
+show(F.sortByName(ctx, [mk('web10',0,1,[1]), mk('web2',0,1,[1])], True))
+show(F.asPercent(ctx, [ax(), ay()], [ay()]))
+show(F.diffSeries(ctx, [mk('a',0,10,[5,None,2])], [mk('b',0,10,[1,3,4])]))
+show(F.multiplySeries(ctx, [mk('a',0,10,[5,None,2])], [mk('b',0,10,[1,3,4])]))
