@@ -11,27 +11,43 @@ mod aggregate;
 mod alias;
 mod alias_by_metric;
 mod alias_by_node;
+mod alias_sub;
 mod as_percent;
+mod changed;
+mod consolidate_by;
 mod constant_line;
 mod count_series;
+mod delay;
 mod derivative;
 mod divide_series;
+mod filter_series;
 mod grep;
 mod highest;
 mod integral;
+mod invert;
+mod is_non_null;
 mod keep_last_value;
 mod limit;
+mod log;
+mod min_max;
 mod moving_window;
 mod non_negative_derivative;
 mod offset;
+mod offset_to_zero;
 mod per_second;
+mod pow;
 mod remove_empty_series;
+mod remove_value;
+mod round;
 mod scale;
+mod sort_by;
 mod sort_by_name;
+mod square_root;
 mod style;
 mod summarize;
 mod time_shift;
 mod transform_null;
+mod unique;
 
 /// graphite-web's parameter types (`functions/params.py`), by the names `/functions` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +251,37 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("removeEmptySeries", &remove_empty_series::DEF),
     ("sortByName", &sort_by_name::DEF),
     ("summarize", &summarize::DEF),
+    ("aliasSub", &alias_sub::DEF),
+    ("alpha", &style::ALPHA),
+    ("averageAbove", &filter_series::AVERAGE_ABOVE),
+    ("averageBelow", &filter_series::AVERAGE_BELOW),
+    ("changed", &changed::DEF),
+    ("consolidateBy", &consolidate_by::DEF),
+    ("cumulative", &consolidate_by::CUMULATIVE),
+    ("currentAbove", &filter_series::CURRENT_ABOVE),
+    ("currentBelow", &filter_series::CURRENT_BELOW),
+    ("delay", &delay::DEF),
+    ("drawAsInfinite", &style::DRAW_AS_INFINITE),
+    ("filterSeries", &filter_series::DEF),
+    ("invert", &invert::DEF),
+    ("isNonNull", &is_non_null::DEF),
+    ("log", &log::DEF),
+    ("maximumAbove", &filter_series::MAXIMUM_ABOVE),
+    ("maximumBelow", &filter_series::MAXIMUM_BELOW),
+    ("minMax", &min_max::DEF),
+    ("minimumAbove", &filter_series::MINIMUM_ABOVE),
+    ("minimumBelow", &filter_series::MINIMUM_BELOW),
+    ("offsetToZero", &offset_to_zero::DEF),
+    ("pow", &pow::DEF),
+    ("removeAboveValue", &remove_value::ABOVE),
+    ("removeBelowValue", &remove_value::BELOW),
+    ("round", &round::DEF),
+    ("sortBy", &sort_by::SORT_BY),
+    ("sortByMaxima", &sort_by::MAXIMA),
+    ("sortByMinima", &sort_by::MINIMA),
+    ("sortByTotal", &sort_by::TOTAL),
+    ("squareRoot", &square_root::DEF),
+    ("unique", &unique::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.

@@ -1,4 +1,4 @@
-//! Style-only functions (color, lineWidth, dashed, secondYAxis): they set drawing options
+//! Style-only functions (color, alpha, lineWidth, dashed, secondYAxis, drawAsInfinite): they set drawing options
 //! that only graphs use; JSON sees their name changes (dashed, secondYAxis) and nothing else.
 //! Kept in one file because each is three lines.
 
@@ -78,6 +78,40 @@ pub static SECOND_Y_AXIS: FunctionDef = FunctionDef {
     },
 };
 
+pub static ALPHA: FunctionDef = FunctionDef {
+    group: "Graph",
+    signature: "(seriesList, alpha)",
+    description: "Sets the opacity of each series (graphs only).",
+    params: &[
+        Param::new("seriesList", ParamType::SeriesList).required(),
+        Param::new("alpha", ParamType::Float).required(),
+    ],
+    run: |_, args| {
+        let a = args.float(1).unwrap_or(1.0);
+        let mut list = args.series(0);
+        for s in &mut list {
+            s.options.insert("alpha".into(), format_py_float(a));
+        }
+        Ok(list)
+    },
+};
+
+pub static DRAW_AS_INFINITE: FunctionDef = FunctionDef {
+    group: "Graph",
+    signature: "(seriesList)",
+    description: "Draws non-zero values as vertical lines (graphs only); the name records it.",
+    params: &[Param::new("seriesList", ParamType::SeriesList).required()],
+    run: |_, args| {
+        let mut list = args.series(0);
+        for s in &mut list {
+            s.options.insert("drawAsInfinite".into(), "True".into());
+            s.tags.insert("drawAsInfinite".into(), "1".into());
+            s.name = format!("drawAsInfinite({})", s.name);
+        }
+        Ok(list)
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use crate::query::graphite::functions::tests::{eval, names};
@@ -88,5 +122,7 @@ mod tests {
         assert_eq!(names(&eval("lineWidth(a.x, 2)")), ["a.x"]);
         assert_eq!(names(&eval("dashed(a.x)")), ["dashed(a.x, 5)"]);
         assert_eq!(names(&eval("secondYAxis(a.x)")), ["secondYAxis(a.x)"]);
+        assert_eq!(names(&eval("alpha(a.x, 0.5)")), ["a.x"]);
+        assert_eq!(names(&eval("drawAsInfinite(a.x)")), ["drawAsInfinite(a.x)"]);
     }
 }
