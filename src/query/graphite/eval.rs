@@ -346,7 +346,8 @@ fn check_type(func: &str, param: &str, ty: ParamType, v: &Value) -> Result<(), E
         ParamType::String
         | ParamType::NodeOrTag
         | ParamType::IntOrInterval
-        | ParamType::AggFunc => !matches!(v, Value::Series(_)),
+        | ParamType::AggFunc
+        | ParamType::AggOrSeriesFunc => !matches!(v, Value::Series(_)),
         ParamType::Any => true,
     };
     if ok {

@@ -60,6 +60,17 @@ alias_of_aggregate!(
     "Subtracts series 2 through n from series 1 at each timestamp."
 );
 
+alias_of_aggregate!(
+    STDDEV,
+    "stddev",
+    "The standard deviation of the series at each timestamp."
+);
+alias_of_aggregate!(
+    RANGE,
+    "rangeOf",
+    "The range (maximum minus minimum) of the series at each timestamp."
+);
+
 pub static MULTIPLY: FunctionDef = FunctionDef {
     group: "Combine",
     signature: "(*seriesLists)",
@@ -216,6 +227,19 @@ mod tests {
         assert_eq!(d[0].values, vec![Some(4.0), Some(3.0), Some(-2.0)]);
         let m = aggregate(&ctx_none(), vec![vec![a], vec![b]], "multiply", None).unwrap();
         assert_eq!(m[0].values, vec![Some(5.0), None, Some(8.0)]);
+        let a = series("a", 0, 10, &[Some(1.0), Some(5.0)]);
+        let b = series("b", 0, 10, &[Some(3.0), None]);
+        let r = aggregate(
+            &ctx_none(),
+            vec![vec![a.clone(), b.clone()]],
+            "rangeOf",
+            None,
+        )
+        .unwrap();
+        assert_eq!(r[0].name, "rangeOfSeries(a,b)");
+        assert_eq!(r[0].values, vec![Some(2.0), Some(0.0)]);
+        let sd = aggregate(&ctx_none(), vec![vec![a, b]], "stddev", None).unwrap();
+        assert_eq!(sd[0].values, vec![Some(1.0), Some(0.0)]);
     }
 
     #[test]

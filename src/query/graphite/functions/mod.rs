@@ -8,6 +8,7 @@ use super::series::TimeSeries;
 
 mod absolute;
 mod aggregate;
+mod aggregate_with_wildcards;
 mod alias;
 mod alias_by_metric;
 mod alias_by_node;
@@ -20,8 +21,10 @@ mod count_series;
 mod delay;
 mod derivative;
 mod divide_series;
+mod fallback_series;
 mod filter_series;
 mod grep;
+mod group_by_node;
 mod highest;
 mod integral;
 mod invert;
@@ -35,11 +38,13 @@ mod non_negative_derivative;
 mod offset;
 mod offset_to_zero;
 mod per_second;
+mod percentile;
 mod pow;
 mod remove_empty_series;
 mod remove_value;
 mod round;
 mod scale;
+mod scale_to_seconds;
 mod sort_by;
 mod sort_by_name;
 mod square_root;
@@ -64,6 +69,7 @@ pub enum ParamType {
     String,
     Boolean,
     AggFunc,
+    AggOrSeriesFunc,
     Any,
 }
 
@@ -82,6 +88,7 @@ impl ParamType {
             ParamType::String => "string",
             ParamType::Boolean => "boolean",
             ParamType::AggFunc => "aggFunc",
+            ParamType::AggOrSeriesFunc => "aggOrSeriesFunc",
             ParamType::Any => "any",
         }
     }
@@ -170,7 +177,7 @@ impl Param {
             m.insert("multiple".into(), json!(true));
         }
         let mut options: Vec<&str> = self.options.to_vec();
-        if self.ty == ParamType::AggFunc {
+        if matches!(self.ty, ParamType::AggFunc | ParamType::AggOrSeriesFunc) {
             options.extend(AGG_FUNCS);
         }
         if !options.is_empty() {
@@ -282,6 +289,24 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("sortByTotal", &sort_by::TOTAL),
     ("squareRoot", &square_root::DEF),
     ("unique", &unique::DEF),
+    ("aggregateWithWildcards", &aggregate_with_wildcards::DEF),
+    (
+        "averageSeriesWithWildcards",
+        &aggregate_with_wildcards::AVERAGE,
+    ),
+    ("fallbackSeries", &fallback_series::DEF),
+    ("groupByNode", &group_by_node::NODE),
+    ("groupByNodes", &group_by_node::NODES),
+    (
+        "multiplySeriesWithWildcards",
+        &aggregate_with_wildcards::MULTIPLY,
+    ),
+    ("nPercentile", &percentile::N_PERCENTILE),
+    ("percentileOfSeries", &percentile::OF_SERIES),
+    ("rangeOfSeries", &aggregate::RANGE),
+    ("scaleToSeconds", &scale_to_seconds::DEF),
+    ("stddevSeries", &aggregate::STDDEV),
+    ("sumSeriesWithWildcards", &aggregate_with_wildcards::SUM),
 ];
 
 /// The function named `name`, if telltale implements it.
