@@ -113,10 +113,65 @@ fn json_number(v: Option<f64>, out: &mut String) {
     }
 }
 
-/// graphite-web's JSON render body, keys in its order (target, tags, datapoints).
-fn render_json(series: &[TimeSeries], no_null_points: bool) -> String {
-    let mut out = String::from("[");
-    let mut first = true;
+/// A JSON value written as Python's `json.dumps` writes it (graphite-web's output).
+enum PyJson {
+    Str(String),
+    Num(Option<f64>),
+    Int(i64),
+    Arr(Vec<PyJson>),
+    Obj(Vec<(String, PyJson)>),
+}
+
+impl PyJson {
+    /// Compact (`", "` and `": "` separators) or, with `indent`, Python's `indent=2` layout.
+    fn write(&self, indent: Option<usize>, level: usize, out: &mut String) {
+        let newline = |out: &mut String, level: usize| {
+            if let Some(n) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(n * level));
+            }
+        };
+        let sep = if indent.is_some() { "," } else { ", " };
+        match self {
+            PyJson::Str(s) => out.push_str(&Value::String(s.clone()).to_string()),
+            PyJson::Num(v) => json_number(*v, out),
+            PyJson::Int(i) => out.push_str(&i.to_string()),
+            PyJson::Arr(items) if items.is_empty() => out.push_str("[]"),
+            PyJson::Obj(items) if items.is_empty() => out.push_str("{}"),
+            PyJson::Arr(items) => {
+                out.push('[');
+                for (k, it) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(sep);
+                    }
+                    newline(out, level + 1);
+                    it.write(indent, level + 1, out);
+                }
+                newline(out, level);
+                out.push(']');
+            }
+            PyJson::Obj(items) => {
+                out.push('{');
+                for (k, (key, it)) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(sep);
+                    }
+                    newline(out, level + 1);
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push_str(": ");
+                    it.write(indent, level + 1, out);
+                }
+                newline(out, level);
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// graphite-web's JSON render body, keys in its order (target, tags, datapoints); `pretty`
+/// is its `indent=2`.
+fn render_json(series: &[TimeSeries], no_null_points: bool, pretty: bool) -> String {
+    let mut all = Vec::with_capacity(series.len());
     for s in series {
         let mut dps = datapoints(s);
         if no_null_points {
@@ -125,26 +180,23 @@ fn render_json(series: &[TimeSeries], no_null_points: bool) -> String {
                 continue;
             }
         }
-        if !first {
-            out.push_str(", ");
-        }
-        first = false;
-        out.push_str("{\"target\": ");
-        out.push_str(&Value::String(s.name.clone()).to_string());
-        out.push_str(", \"tags\": ");
-        out.push_str(&json!(s.tags).to_string());
-        out.push_str(", \"datapoints\": [");
-        for (i, (v, t)) in dps.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            out.push('[');
-            json_number(*v, &mut out);
-            out.push_str(&format!(", {t}]"));
-        }
-        out.push_str("]}");
+        let tags = s
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), PyJson::Str(v.clone())))
+            .collect();
+        let points = dps
+            .into_iter()
+            .map(|(v, t)| PyJson::Arr(vec![PyJson::Num(v), PyJson::Int(t)]))
+            .collect();
+        all.push(PyJson::Obj(vec![
+            ("target".into(), PyJson::Str(s.name.clone())),
+            ("tags".into(), PyJson::Obj(tags)),
+            ("datapoints".into(), PyJson::Arr(points)),
+        ]));
     }
-    out.push(']');
+    let mut out = String::new();
+    PyJson::Arr(all).write(pretty.then_some(2), 0, &mut out);
     out
 }
 
@@ -184,6 +236,8 @@ pub async fn render(
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0);
     let no_null_points = get(&p, "noNullPoints").is_some();
+    // Python's bool() of the parameter: any non-empty value
+    let pretty = get(&p, "pretty").is_some_and(|v| !v.is_empty());
     let xff = match get(&p, "xFilesFactor").filter(|v| !v.is_empty()) {
         Some(v) => Some(
             v.trim()
@@ -220,7 +274,7 @@ pub async fn render(
             {
                 apply_max_data_points(&mut series, max);
             }
-            let body = render_json(&series, no_null_points);
+            let body = render_json(&series, no_null_points, pretty);
             match jsonp {
                 Some(cb) => (
                     [(header::CONTENT_TYPE, "text/javascript")],
@@ -466,14 +520,19 @@ mod tests {
         );
         s.tags.insert("k".into(), "v".into());
         assert_eq!(
-            render_json(std::slice::from_ref(&s), false),
-            r#"[{"target": "x", "tags": {"k":"v","name":"x"}, "datapoints": [[1e9999, 0], [null, 10], [null, 20]]}]"#
+            render_json(std::slice::from_ref(&s), false, false),
+            r#"[{"target": "x", "tags": {"k": "v", "name": "x"}, "datapoints": [[1e9999, 0], [null, 10], [null, 20]]}]"#
         );
         assert_eq!(
-            render_json(&[s], true),
-            r#"[{"target": "x", "tags": {"k":"v","name":"x"}, "datapoints": [[1e9999, 0]]}]"#
+            render_json(std::slice::from_ref(&s), true, false),
+            r#"[{"target": "x", "tags": {"k": "v", "name": "x"}, "datapoints": [[1e9999, 0]]}]"#
         );
         let empty = TimeSeries::new("e", 0, 20, 10, vec![None, None]);
-        assert_eq!(render_json(&[empty], true), "[]");
+        assert_eq!(render_json(&[empty], true, false), "[]");
+        let pretty = render_json(&[s], true, true);
+        assert_eq!(
+            pretty,
+            "[\n  {\n    \"target\": \"x\",\n    \"tags\": {\n      \"k\": \"v\",\n      \"name\": \"x\"\n    },\n    \"datapoints\": [\n      [\n        1e9999,\n        0\n      ]\n    ]\n  }\n]"
+        );
     }
 }
