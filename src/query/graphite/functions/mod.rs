@@ -8,6 +8,7 @@ use super::series::TimeSeries;
 
 mod absolute;
 mod aggregate;
+mod aggregate_line;
 mod aggregate_with_wildcards;
 mod alias;
 mod alias_by_metric;
@@ -27,12 +28,14 @@ mod grep;
 mod group_by_node;
 mod highest;
 mod integral;
+mod interpolate;
 mod invert;
 mod is_non_null;
 mod keep_last_value;
 mod limit;
 mod log;
 mod min_max;
+mod most_deviant;
 mod moving_window;
 mod non_negative_derivative;
 mod offset;
@@ -41,15 +44,18 @@ mod per_second;
 mod percentile;
 mod pow;
 mod remove_empty_series;
+mod remove_percentile;
 mod remove_value;
 mod round;
 mod scale;
 mod scale_to_seconds;
+mod series_lists;
 mod sort_by;
 mod sort_by_name;
 mod square_root;
 mod style;
 mod summarize;
+mod threshold;
 mod time_shift;
 mod transform_null;
 mod unique;
@@ -307,6 +313,17 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("scaleToSeconds", &scale_to_seconds::DEF),
     ("stddevSeries", &aggregate::STDDEV),
     ("sumSeriesWithWildcards", &aggregate_with_wildcards::SUM),
+    ("aggregateLine", &aggregate_line::DEF),
+    ("aggregateSeriesLists", &series_lists::AGGREGATE),
+    ("diffSeriesLists", &series_lists::DIFF),
+    ("divideSeriesLists", &series_lists::DIVIDE),
+    ("interpolate", &interpolate::DEF),
+    ("mostDeviant", &most_deviant::DEF),
+    ("multiplySeriesLists", &series_lists::MULTIPLY),
+    ("removeAbovePercentile", &remove_percentile::ABOVE),
+    ("removeBelowPercentile", &remove_percentile::BELOW),
+    ("sumSeriesLists", &series_lists::SUM),
+    ("threshold", &threshold::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
