@@ -22,12 +22,14 @@ mod count_series;
 mod delay;
 mod derivative;
 mod divide_series;
+mod exponential_moving_average;
 mod fallback_series;
 mod filter_series;
 mod grep;
 mod group_by_node;
 mod highest;
 mod integral;
+mod integral_by_interval;
 mod interpolate;
 mod invert;
 mod is_non_null;
@@ -57,6 +59,7 @@ mod style;
 mod summarize;
 mod threshold;
 mod time_shift;
+mod time_stack;
 mod transform_null;
 mod unique;
 
@@ -324,6 +327,9 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("removeBelowPercentile", &remove_percentile::BELOW),
     ("sumSeriesLists", &series_lists::SUM),
     ("threshold", &threshold::DEF),
+    ("exponentialMovingAverage", &exponential_moving_average::DEF),
+    ("integralByInterval", &integral_by_interval::DEF),
+    ("timeStack", &time_stack::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
