@@ -26,14 +26,17 @@ mod exponential_moving_average;
 mod fallback_series;
 mod filter_series;
 mod grep;
+mod group;
 mod group_by_node;
 mod highest;
+mod hitcount;
 mod integral;
 mod integral_by_interval;
 mod interpolate;
 mod invert;
 mod is_non_null;
 mod keep_last_value;
+mod legend_value;
 mod limit;
 mod log;
 mod min_max;
@@ -330,6 +333,9 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("exponentialMovingAverage", &exponential_moving_average::DEF),
     ("integralByInterval", &integral_by_interval::DEF),
     ("timeStack", &time_stack::DEF),
+    ("group", &group::DEF),
+    ("hitcount", &hitcount::DEF),
+    ("legendValue", &legend_value::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
