@@ -7,6 +7,7 @@ use super::eval::{Args, Context, EvalError};
 use super::series::TimeSeries;
 
 mod absolute;
+mod add;
 mod aggregate;
 mod aggregate_line;
 mod aggregate_with_wildcards;
@@ -22,6 +23,7 @@ mod count_series;
 mod delay;
 mod derivative;
 mod divide_series;
+mod exp;
 mod exponential_moving_average;
 mod fallback_series;
 mod filter_series;
@@ -39,6 +41,7 @@ mod keep_last_value;
 mod legend_value;
 mod limit;
 mod log;
+mod logit;
 mod min_max;
 mod most_deviant;
 mod moving_window;
@@ -55,6 +58,8 @@ mod round;
 mod scale;
 mod scale_to_seconds;
 mod series_lists;
+mod set_x_files_factor;
+mod sigmoid;
 mod sort_by;
 mod sort_by_name;
 mod square_root;
@@ -336,6 +341,13 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("group", &group::DEF),
     ("hitcount", &hitcount::DEF),
     ("legendValue", &legend_value::DEF),
+    ("add", &add::DEF),
+    ("exp", &exp::DEF),
+    ("logit", &logit::DEF),
+    ("pct", &as_percent::DEF),
+    ("setXFilesFactor", &set_x_files_factor::DEF),
+    ("sigmoid", &sigmoid::DEF),
+    ("xFilesFactor", &set_x_files_factor::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
