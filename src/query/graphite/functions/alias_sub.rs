@@ -28,7 +28,7 @@ pub static DEF: FunctionDef = FunctionDef {
 
 /// Python replacement syntax to the regex crate's: `\N`, `\g<N>`, `\g<name>` become `${..}`,
 /// `$` is escaped, `\\` is a backslash.
-fn python_replacement(r: &str) -> String {
+pub fn python_replacement(r: &str) -> String {
     let mut out = String::with_capacity(r.len());
     let mut chars = r.chars().peekable();
     while let Some(c) = chars.next() {

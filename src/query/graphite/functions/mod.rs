@@ -51,6 +51,7 @@ mod offset_to_zero;
 mod per_second;
 mod percentile;
 mod pow;
+mod pow_series;
 mod remove_empty_series;
 mod remove_percentile;
 mod remove_value;
@@ -66,10 +67,12 @@ mod square_root;
 mod style;
 mod summarize;
 mod threshold;
+mod time_function;
 mod time_shift;
 mod time_stack;
 mod transform_null;
 mod unique;
+mod use_series_above;
 
 /// graphite-web's parameter types (`functions/params.py`), by the names `/functions` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,6 +351,11 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("setXFilesFactor", &set_x_files_factor::DEF),
     ("sigmoid", &sigmoid::DEF),
     ("xFilesFactor", &set_x_files_factor::DEF),
+    ("identity", &time_function::IDENTITY),
+    ("powSeries", &pow_series::DEF),
+    ("time", &time_function::TIME),
+    ("timeFunction", &time_function::TIME),
+    ("useSeriesAbove", &use_series_above::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
