@@ -44,3 +44,6 @@ show(F.percentileOfSeries(ctx, [ax(), ay()], 50.0)); show(F.nPercentile(ctx, [ay
 show(F.scaleToSeconds(ctx, [ay()], 1.0))
 show(F.hitcount(ctx, [ay()], '20s')); show(F.hitcount(ctx, [ay()], '15s'))
 show(F.legendValue(ctx, [ay()], 'avg', 'last', 'nope'))
+m3 = lambda: [mk('s.a',0,10,[1,2,3]), mk('s.b',0,10,[5,5,5]), mk('s.c',0,10,[9,8,7]), mk('s.d',0,10,[4,6,5])]
+show(F.averageOutsidePercentile(ctx, m3(), 70.0)); print('--')
+show(F.removeBetweenPercentile(ctx, m3(), 70.0))

@@ -48,6 +48,7 @@ mod moving_window;
 mod non_negative_derivative;
 mod offset;
 mod offset_to_zero;
+mod outside_percentile;
 mod per_second;
 mod percentile;
 mod pow;
@@ -356,6 +357,11 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("time", &time_function::TIME),
     ("timeFunction", &time_function::TIME),
     ("useSeriesAbove", &use_series_above::DEF),
+    ("averageOutsidePercentile", &outside_percentile::AVERAGE),
+    (
+        "removeBetweenPercentile",
+        &outside_percentile::REMOVE_BETWEEN,
+    ),
 ];
 
 /// The function named `name`, if telltale implements it.
