@@ -47,3 +47,4 @@ show(F.legendValue(ctx, [ay()], 'avg', 'last', 'nope'))
 m3 = lambda: [mk('s.a',0,10,[1,2,3]), mk('s.b',0,10,[5,5,5]), mk('s.c',0,10,[9,8,7]), mk('s.d',0,10,[4,6,5])]
 show(F.averageOutsidePercentile(ctx, m3(), 70.0)); print('--')
 show(F.removeBetweenPercentile(ctx, m3(), 70.0))
+print([s.name for s in F.cactiStyle(ctx, [ax(), ay()])])

@@ -16,6 +16,7 @@ mod alias_by_metric;
 mod alias_by_node;
 mod alias_sub;
 mod as_percent;
+mod cacti_style;
 mod changed;
 mod consolidate_by;
 mod constant_line;
@@ -362,6 +363,7 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
         "removeBetweenPercentile",
         &outside_percentile::REMOVE_BETWEEN,
     ),
+    ("cactiStyle", &cacti_style::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
