@@ -65,7 +65,7 @@ pub static DEF: FunctionDef = FunctionDef {
             .args
             .first()
             .ok_or_else(|| args.bad("missing seriesList"))?;
-        let wider = ctx.with_range(ctx.from - preview, ctx.until);
+        let wider = ctx.with_range(ctx.from.saturating_sub(preview), ctx.until);
         let mut out = Vec::new();
         for mut s in wider.eval_series(raw)? {
             let w = usize::try_from(points.unwrap_or(preview / s.step.max(1))).unwrap_or(0);
@@ -90,7 +90,7 @@ pub static DEF: FunctionDef = FunctionDef {
                 }));
             }
             let mut n = s.derive(name, values);
-            n.start = s.start + preview;
+            n.start = s.start.saturating_add(preview);
             out.push(n);
         }
         Ok(out)

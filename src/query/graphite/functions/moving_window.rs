@@ -132,7 +132,7 @@ fn moving(
         .args
         .first()
         .ok_or_else(|| args.bad("missing seriesList"))?;
-    let wider = ctx.with_range(ctx.from - preview, ctx.until);
+    let wider = ctx.with_range(ctx.from.saturating_sub(preview), ctx.until);
     let mut tag_name = String::from("moving");
     let mut chars = func.chars();
     if let Some(c) = chars.next() {
@@ -169,7 +169,7 @@ fn moving(
             })
             .collect();
         let mut n = s.derive(name, values);
-        n.start = s.start + preview;
+        n.start = s.start.saturating_add(preview);
         out.push(n);
     }
     Ok(out)
@@ -199,6 +199,12 @@ mod tests {
         let out = eval("movingWindow(t.shift, 2, 'max')");
         assert_eq!(names(&out), ["movingMax(t.shift,2)"]);
         assert_eq!(vals(&out[0])[0], Some(9.0));
+    }
+
+    #[test]
+    fn huge_windows_do_not_overflow() {
+        let out = eval("movingAverage(a.x, 9223372036854775807)");
+        assert_eq!(vals(&out[0]), Vec::<Option<f64>>::new());
     }
 
     #[test]

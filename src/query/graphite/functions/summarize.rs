@@ -8,6 +8,9 @@ use super::{FunctionDef, Literal, Param, ParamType};
 use crate::query::graphite::series::TimeSeries;
 use crate::query::time::parse_offset_seconds;
 
+/// Most buckets one series may be summarized into.
+const MAX_BUCKETS: i64 = 10_000_000;
+
 pub static DEF: FunctionDef = FunctionDef {
     group: "Transform",
     signature: "(seriesList, intervalString, func='sum', alignToFrom=False)",
@@ -37,6 +40,13 @@ pub static DEF: FunctionDef = FunctionDef {
             .ok_or_else(|| args.bad(format!("unsupported aggregation function: {func}")))?;
         let align = args.bool_or(3, false);
         let list = args.series(0);
+        // bounds the work a request can ask for (a 1 s interval over years)
+        if list
+            .iter()
+            .any(|s| (s.end - s.start) / interval > MAX_BUCKETS)
+        {
+            return Err(args.bad(format!("more than {MAX_BUCKETS} buckets")));
+        }
         Ok(list
             .into_iter()
             .map(|mut s| {

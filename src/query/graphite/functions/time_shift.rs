@@ -49,7 +49,10 @@ pub static DEF: FunctionDef = FunctionDef {
             .args
             .first()
             .ok_or_else(|| EvalError::bad("timeShift", "missing seriesList"))?;
-        let shifted = ctx.with_range(ctx.from + delta, ctx.until + delta);
+        let shifted = ctx.with_range(
+            ctx.from.saturating_add(delta),
+            ctx.until.saturating_add(delta),
+        );
         let mut out = shifted.eval_series(raw)?;
         for s in &mut out {
             s.tags.insert("timeShift".into(), shift.clone());

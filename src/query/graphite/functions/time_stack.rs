@@ -50,7 +50,7 @@ pub static DEF: FunctionDef = FunctionDef {
         let mut out = Vec::new();
         for shift in from..to {
             let d = delta.saturating_mul(shift);
-            let c = ctx.with_range(ctx.from + d, ctx.until + d);
+            let c = ctx.with_range(ctx.from.saturating_add(d), ctx.until.saturating_add(d));
             for mut s in c.eval_series(raw)? {
                 s.tags.insert("timeShiftUnit".into(), unit.clone());
                 s.tags.insert("timeShift".into(), shift.to_string());
