@@ -347,7 +347,8 @@ fn check_type(func: &str, param: &str, ty: ParamType, v: &Value) -> Result<(), E
         | ParamType::NodeOrTag
         | ParamType::IntOrInterval
         | ParamType::AggFunc
-        | ParamType::AggOrSeriesFunc => !matches!(v, Value::Series(_)),
+        | ParamType::AggOrSeriesFunc
+        | ParamType::Tag => !matches!(v, Value::Series(_)),
         ParamType::Any => true,
     };
     if ok {

@@ -31,6 +31,7 @@ mod filter_series;
 mod grep;
 mod group;
 mod group_by_node;
+mod group_by_tags;
 mod highest;
 mod hitcount;
 mod integral;
@@ -92,6 +93,7 @@ pub enum ParamType {
     Boolean,
     AggFunc,
     AggOrSeriesFunc,
+    Tag,
     Any,
 }
 
@@ -111,6 +113,7 @@ impl ParamType {
             ParamType::Boolean => "boolean",
             ParamType::AggFunc => "aggFunc",
             ParamType::AggOrSeriesFunc => "aggOrSeriesFunc",
+            ParamType::Tag => "tag",
             ParamType::Any => "any",
         }
     }
@@ -364,6 +367,7 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
         &outside_percentile::REMOVE_BETWEEN,
     ),
     ("cactiStyle", &cacti_style::DEF),
+    ("groupByTags", &group_by_tags::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
