@@ -68,6 +68,7 @@ mod sort_by;
 mod sort_by_name;
 mod square_root;
 mod style;
+mod substr;
 mod summarize;
 mod threshold;
 mod time_function;
@@ -368,6 +369,7 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ),
     ("cactiStyle", &cacti_style::DEF),
     ("groupByTags", &group_by_tags::DEF),
+    ("substr", &substr::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
