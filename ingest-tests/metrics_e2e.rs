@@ -89,9 +89,16 @@ fn issue4_carbon_plaintext_over_tcp_and_udp_is_queryable_and_bad_lines_are_count
         ["web1.cpu", "web1.after"],
         "branches first, then leaves: {found}"
     );
-    let (st, body) = s.get("/render?target=sumSeries(web1.*)");
+    let r = s.render(&format!("target=sumSeries(web1.cpu.*)&{range}"));
+    assert_eq!(value_at(&r, "sumSeries(web1.cpu.*)", t), Some(42.5), "{r}");
+    assert_eq!(
+        value_at(&r, "sumSeries(web1.cpu.*)", t + 10),
+        Some(43.0),
+        "{r}"
+    );
+    let (st, body) = s.get("/render?target=holtWintersForecast(web1.*)");
     assert_eq!(st, 400);
-    assert!(String::from_utf8_lossy(&body).contains("unsupported function sumSeries"));
+    assert!(String::from_utf8_lossy(&body).contains("unsupported function holtWintersForecast"));
 }
 
 #[test]
@@ -192,4 +199,83 @@ fn self_counters_are_stored_as_telltale_metrics() {
     }
     let (_, body) = s.get("/metrics/find?query=telltale.*");
     assert!(String::from_utf8_lossy(&body).contains("telltale.logs_committed"));
+}
+
+#[test]
+fn issue5_render_evaluates_graphite_functions_over_carbon_points() {
+    let s = Server::start("");
+    let t = (now() - 300) / 10 * 10;
+    let mut c = TcpStream::connect(s.carbon).expect("connect carbon");
+    for (i, (a, b)) in [(1.0, 10.0), (2.0, 20.0), (3.0, 30.0), (4.0, 40.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let ts = t + 10 * i as i64;
+        write!(c, "srv.web1.load {a} {ts}\nsrv.web2.load {b} {ts}\n").expect("write");
+    }
+    c.flush().expect("flush");
+    drop(c);
+    assert_eq!(
+        s.wait_counter("metric_points_written", 8, WAIT),
+        8,
+        "{}",
+        s.log()
+    );
+    let range = format!("from={}&until={}", t - 10, t + 40);
+
+    let r = s.render(&format!("target=sumSeries(srv.*.load)&{range}"));
+    assert_eq!(
+        value_at(&r, "sumSeries(srv.*.load)", t + 10),
+        Some(22.0),
+        "{r}"
+    );
+    assert_eq!(r[0]["tags"]["aggregatedBy"], "sum", "{r}");
+
+    let r = s.render(&format!("target=aliasByNode(srv.*.load,1)&{range}"));
+    let names: Vec<&str> = r
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|s| s["target"].as_str())
+        .collect();
+    assert_eq!(names, ["web1", "web2"], "{r}");
+    assert_eq!(value_at(&r, "web2", t + 30), Some(40.0), "{r}");
+
+    // the window before `from` is fetched, so the first rendered point is complete
+    let r = s.render(&format!(
+        "target=movingAverage(srv.web1.load,2)&from={}&until={}",
+        t + 10,
+        t + 40
+    ));
+    let name = "movingAverage(srv.web1.load,2)";
+    assert_eq!(value_at(&r, name, t + 20), Some(1.5), "{r}");
+    assert_eq!(value_at(&r, name, t + 30), Some(2.5), "{r}");
+
+    // pipe syntax
+    let r = s.render(&format!("target=srv.web1.load%7Cscale(2)&{range}"));
+    assert_eq!(
+        value_at(&r, "scale(srv.web1.load,2)", t + 30),
+        Some(8.0),
+        "{r}"
+    );
+
+    let (st, body) = s.get("/render?target=noSuchFunction(srv.*.load)");
+    assert_eq!(st, 400);
+    assert!(String::from_utf8_lossy(&body).contains("unknown function noSuchFunction"));
+
+    let (st, body) = s.get("/functions/keepLastValue");
+    assert_eq!(st, 200);
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("1e9999"), "{text}");
+    // 1e9999 is valid JSON grammar (JavaScript and Python read it as infinity); serde_json
+    // refuses it as out of range, so it is swapped before parsing here
+    let v: Value = serde_json::from_str(&text.replace("1e9999", "0")).expect("strict json");
+    assert_eq!(v["group"], "Transform");
+    let (st, _) = s.get("/functions/nope");
+    assert_eq!(st, 404);
+    let (st, body) = s.get("/functions");
+    assert_eq!(st, 200);
+    let text = String::from_utf8_lossy(&body).replace("1e9999", "0");
+    let v: Value = serde_json::from_str(&text).expect("strict json");
+    assert!(v["sumSeries"]["params"].is_array(), "{v}");
 }

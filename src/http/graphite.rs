@@ -1,18 +1,21 @@
-//! The Graphite API's storage endpoints, as graphite-web 1.1 answers them: `/render` for plain
-//! path expressions (globs; functions arrive with the function library), `/metrics/find`,
+//! The Graphite API, as graphite-web 1.1 answers it: `/render` (targets evaluated by
+//! `query::graphite`), `/functions`, `/metrics/find`,
 //! `/metrics/expand`, `/metrics/index.json` and `/version`. Parameters come from the query
 //! string and, for POST, a form body, merged as graphite-web merges them.
 
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState};
 use crate::model::time::now_ns;
+use crate::query::graphite::eval::{Context, EvalError};
+use crate::query::graphite::functions;
+use crate::query::graphite::series::TimeSeries;
 use crate::store::metrics::MetricsBackend;
 
 /// graphite-web's version string, which Grafana reads to pick its request dialect.
@@ -49,29 +52,152 @@ fn all<'a>(p: &'a [(String, String)], key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// One series as rendered.
-struct Rendered {
-    name: String,
-    start: i64,
-    end: i64,
-    step: i64,
-    values: Vec<Option<f64>>,
-}
-
-/// Graphite's tags of a series name: `name;k=v` → {name, k}.
-fn tags(name: &str) -> Value {
-    let mut parts = name.split(';');
-    let mut m = serde_json::Map::new();
-    m.insert(
-        "name".into(),
-        Value::String(parts.next().unwrap_or("").into()),
-    );
-    for p in parts {
-        if let Some((k, v)) = p.split_once('=') {
-            m.insert(k.into(), Value::String(v.into()));
+/// graphite-web's `renderViewJson` consolidation for `maxDataPoints`: each series whose
+/// point count over the request's overall time range exceeds it is consolidated by
+/// `ceil(points / max)`, its start nudged so bucket edges stay put from one refresh to the
+/// next. graphite-web drops one value fewer than the nudge covers; so does this.
+pub fn apply_max_data_points(series: &mut [TimeSeries], max: usize) {
+    let Some(start) = series.iter().map(|s| s.start).min() else {
+        return;
+    };
+    let end = series.iter().map(|s| s.end).max().unwrap_or(start);
+    let range = (end - start) as f64;
+    for s in series.iter_mut() {
+        if s.step <= 0 {
+            continue;
+        }
+        if max == 1 {
+            s.values_per_point = s.values.len().max(1);
+            continue;
+        }
+        let points = range / s.step as f64;
+        if (max as f64) < points {
+            let vpp = (points / max as f64).ceil() as i64;
+            let seconds_per_point = vpp * s.step;
+            let nudge = seconds_per_point + s.start.rem_euclid(s.step)
+                - s.start.rem_euclid(seconds_per_point);
+            s.start += nudge;
+            let lose = usize::try_from(nudge / s.step).unwrap_or(0);
+            let drop = lose.saturating_sub(1).min(s.values.len());
+            s.values.drain(..drop);
+            s.values_per_point = usize::try_from(vpp).unwrap_or(1).max(1);
         }
     }
-    Value::Object(m)
+}
+
+/// `(value, timestamp)` pairs as graphite-web's `datapoints()`: consolidated values zipped
+/// with `range(start, end + 1, step * valuesPerPoint)`.
+fn datapoints(s: &TimeSeries) -> Vec<(Option<f64>, i64)> {
+    let step = s.effective_step().max(1);
+    let count = if s.end >= s.start {
+        usize::try_from((s.end - s.start) / step + 1).unwrap_or(0)
+    } else {
+        0
+    };
+    s.points()
+        .into_iter()
+        .take(count)
+        .enumerate()
+        .map(|(i, v)| (v, s.start + i as i64 * step))
+        .collect()
+}
+
+/// A JSON number as graphite-web writes it: NaN as null, infinities as ±1e9999.
+fn json_number(v: Option<f64>, out: &mut String) {
+    match v {
+        Some(x) if x.is_nan() => out.push_str("null"),
+        Some(x) if x == f64::INFINITY => out.push_str("1e9999"),
+        Some(x) if x == f64::NEG_INFINITY => out.push_str("-1e9999"),
+        Some(x) => out.push_str(&serde_json::to_string(&x).unwrap_or_else(|_| "null".into())),
+        None => out.push_str("null"),
+    }
+}
+
+/// A JSON value written as Python's `json.dumps` writes it (graphite-web's output).
+enum PyJson {
+    Str(String),
+    Num(Option<f64>),
+    Int(i64),
+    Arr(Vec<PyJson>),
+    Obj(Vec<(String, PyJson)>),
+}
+
+impl PyJson {
+    /// Compact (`", "` and `": "` separators) or, with `indent`, Python's `indent=2` layout.
+    fn write(&self, indent: Option<usize>, level: usize, out: &mut String) {
+        let newline = |out: &mut String, level: usize| {
+            if let Some(n) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(n * level));
+            }
+        };
+        let sep = if indent.is_some() { "," } else { ", " };
+        match self {
+            PyJson::Str(s) => out.push_str(&Value::String(s.clone()).to_string()),
+            PyJson::Num(v) => json_number(*v, out),
+            PyJson::Int(i) => out.push_str(&i.to_string()),
+            PyJson::Arr(items) if items.is_empty() => out.push_str("[]"),
+            PyJson::Obj(items) if items.is_empty() => out.push_str("{}"),
+            PyJson::Arr(items) => {
+                out.push('[');
+                for (k, it) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(sep);
+                    }
+                    newline(out, level + 1);
+                    it.write(indent, level + 1, out);
+                }
+                newline(out, level);
+                out.push(']');
+            }
+            PyJson::Obj(items) => {
+                out.push('{');
+                for (k, (key, it)) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(sep);
+                    }
+                    newline(out, level + 1);
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push_str(": ");
+                    it.write(indent, level + 1, out);
+                }
+                newline(out, level);
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// graphite-web's JSON render body, keys in its order (target, tags, datapoints); `pretty`
+/// is its `indent=2`.
+fn render_json(series: &[TimeSeries], no_null_points: bool, pretty: bool) -> String {
+    let mut all = Vec::with_capacity(series.len());
+    for s in series {
+        let mut dps = datapoints(s);
+        if no_null_points {
+            dps.retain(|(v, _)| v.is_some_and(|x| !x.is_nan()));
+            if dps.is_empty() {
+                continue;
+            }
+        }
+        let tags = s
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), PyJson::Str(v.clone())))
+            .collect();
+        let points = dps
+            .into_iter()
+            .map(|(v, t)| PyJson::Arr(vec![PyJson::Num(v), PyJson::Int(t)]))
+            .collect();
+        all.push(PyJson::Obj(vec![
+            ("target".into(), PyJson::Str(s.name.clone())),
+            ("tags".into(), PyJson::Obj(tags)),
+            ("datapoints".into(), PyJson::Arr(points)),
+        ]));
+    }
+    let mut out = String::new();
+    PyJson::Arr(all).write(pretty.then_some(2), 0, &mut out);
+    out
 }
 
 pub async fn render(
@@ -97,63 +223,79 @@ pub async fn render(
             "'from' must be before 'until'".to_string(),
         ));
     }
-    let targets: Vec<String> = all(&p, "target").into_iter().map(String::from).collect();
-    for t in &targets {
-        if let Some(open) = t.find('(') {
-            let name = t[..open].trim();
-            return Err(ApiError::BadRequest(format!("unsupported function {name}")));
-        }
-    }
+    let targets: Vec<String> = all(&p, "target")
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .map(String::from)
+        .collect();
     let format = get(&p, "format").unwrap_or("json").to_string();
+    // graphite-web honours jsonp only alongside an explicit format
+    let jsonp = get(&p, "format").and(get(&p, "jsonp")).map(String::from);
+    let max_points = get(&p, "maxDataPoints")
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0);
+    let no_null_points = get(&p, "noNullPoints").is_some();
+    // Python's bool() of the parameter: any non-empty value
+    let pretty = get(&p, "pretty").is_some_and(|v| !v.is_empty());
+    let xff = match get(&p, "xFilesFactor").filter(|v| !v.is_empty()) {
+        Some(v) => Some(
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid 'xFilesFactor': {v}")))?,
+        ),
+        None => None,
+    };
     let store = s.metrics.clone();
     let now_s = now.div_euclid(1_000_000_000);
-    let series = tokio::task::spawn_blocking(move || -> Result<Vec<Rendered>, String> {
+    let series = tokio::task::spawn_blocking(move || -> Result<Vec<TimeSeries>, EvalError> {
+        let mut ctx = Context::new(&*store, from, until, now_s);
+        ctx.x_files_factor = xff;
         let mut out = Vec::new();
         for t in targets {
-            let mut names = store.expand(&t).map_err(|e| e.to_string())?;
-            names.sort();
-            for name in names {
-                if let Some(sr) = store
-                    .read(&name, from, until, now_s)
-                    .map_err(|e| e.to_string())?
-                {
-                    out.push(Rendered {
-                        name,
-                        start: sr.start,
-                        end: sr.end,
-                        step: sr.step,
-                        values: sr.values,
-                    });
-                }
-            }
+            out.extend(ctx.eval_target(&t)?);
         }
         Ok(out)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
+    .map_err(|e| {
+        if e.is_client_error() {
+            ApiError::BadRequest(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    })?;
     Ok(match format.as_str() {
         "json" => {
-            let v: Vec<Value> = series
-                .iter()
-                .map(|r| {
-                    let dps: Vec<Value> = r
-                        .values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| json!([v, r.start + i as i64 * r.step]))
-                        .collect();
-                    json!({"target": r.name, "tags": tags(&r.name), "datapoints": dps})
-                })
-                .collect();
-            axum::Json(v).into_response()
+            let mut series = series;
+            if let Some(max) = max_points
+                && series.iter().any(|s| !s.values.is_empty())
+            {
+                apply_max_data_points(&mut series, max);
+            }
+            let body = render_json(&series, no_null_points, pretty);
+            match jsonp {
+                Some(cb) => (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    format!("{cb}({body})"),
+                )
+                    .into_response(),
+                None => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            }
         }
         "raw" => {
             let mut out = String::new();
             for r in &series {
-                out.push_str(&format!("{},{},{},{}|", r.name, r.start, r.end, r.step));
+                out.push_str(&format!(
+                    "{},{},{},{}|",
+                    r.name,
+                    r.start,
+                    r.end,
+                    r.effective_step()
+                ));
                 let vals: Vec<String> = r
-                    .values
+                    .points()
                     .iter()
                     .map(|v| v.map_or("None".to_string(), |x| format!("{x:?}")))
                     .collect();
@@ -165,9 +307,8 @@ pub async fn render(
         "csv" => {
             let mut out = String::new();
             for r in &series {
-                for (i, v) in r.values.iter().enumerate() {
-                    let ts = (r.start + i as i64 * r.step) * 1_000_000_000;
-                    let t = crate::model::time::format_rfc3339(ts);
+                for (v, ts) in datapoints(r) {
+                    let t = crate::model::time::format_rfc3339(ts * 1_000_000_000);
                     let t = format!("{} {}", &t[..10], &t[11..19]);
                     let v = v.map_or(String::new(), |x| format!("{x:?}"));
                     out.push_str(&format!("{},{t},{v}\r\n", r.name));
@@ -181,6 +322,30 @@ pub async fn render(
             )));
         }
     })
+}
+
+/// `/functions`: graphite-web's function schema (`grouped`, `group` filters), strict JSON.
+pub async fn functions_list(RawQuery(q): RawQuery) -> Response {
+    let p = params(q, &HeaderMap::new(), &Bytes::new());
+    let grouped =
+        get(&p, "grouped").is_some_and(|g| matches!(g.to_ascii_lowercase().as_str(), "1" | "true"));
+    let v = functions::list(get(&p, "group"), grouped);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        functions::to_strict_json(&v),
+    )
+        .into_response()
+}
+
+/// `/functions/<name>`: one function's schema; 404 as graphite-web for an unknown name.
+pub async fn function_details(Path(name): Path<String>) -> Result<Response, ApiError> {
+    let v = functions::info(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("function not found: {name}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        functions::to_strict_json(&v),
+    )
+        .into_response())
 }
 
 pub async fn find(
@@ -312,4 +477,62 @@ pub async fn version() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain")],
         VERSION,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ten() -> TimeSeries {
+        TimeSeries::new(
+            "a.b",
+            100,
+            200,
+            10,
+            (1..=10).map(|i| Some(f64::from(i))).collect(),
+        )
+    }
+
+    #[test]
+    fn max_data_points_nudges_and_consolidates_as_graphite_web() {
+        let mut s = vec![ten()];
+        apply_max_data_points(&mut s, 4);
+        assert_eq!(
+            datapoints(&s[0]),
+            [(Some(3.0), 120), (Some(6.0), 150), (Some(9.0), 180)]
+        );
+        let mut s = vec![ten()];
+        apply_max_data_points(&mut s, 1);
+        assert_eq!(datapoints(&s[0]), [(Some(5.5), 100)]);
+        let mut s = vec![ten()];
+        apply_max_data_points(&mut s, 10);
+        assert_eq!(datapoints(&s[0]).len(), 10);
+    }
+
+    #[test]
+    fn json_writes_null_infinity_and_skips_null_only_series() {
+        let mut s = TimeSeries::new(
+            "x",
+            0,
+            30,
+            10,
+            vec![Some(f64::INFINITY), None, Some(f64::NAN)],
+        );
+        s.tags.insert("k".into(), "v".into());
+        assert_eq!(
+            render_json(std::slice::from_ref(&s), false, false),
+            r#"[{"target": "x", "tags": {"k": "v", "name": "x"}, "datapoints": [[1e9999, 0], [null, 10], [null, 20]]}]"#
+        );
+        assert_eq!(
+            render_json(std::slice::from_ref(&s), true, false),
+            r#"[{"target": "x", "tags": {"k": "v", "name": "x"}, "datapoints": [[1e9999, 0]]}]"#
+        );
+        let empty = TimeSeries::new("e", 0, 20, 10, vec![None, None]);
+        assert_eq!(render_json(&[empty], true, false), "[]");
+        let pretty = render_json(&[s], true, true);
+        assert_eq!(
+            pretty,
+            "[\n  {\n    \"target\": \"x\",\n    \"tags\": {\n      \"k\": \"v\",\n      \"name\": \"x\"\n    },\n    \"datapoints\": [\n      [\n        1e9999,\n        0\n      ]\n    ]\n  }\n]"
+        );
+    }
 }

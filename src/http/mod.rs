@@ -64,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics/index.json", get(graphite::index_json))
         .route("/version", get(graphite::version))
+        .route("/functions", get(graphite::functions_list))
+        .route("/functions/{name}", get(graphite::function_details))
         .route(
             "/api/logs/search",
             get(logs::search_get).post(logs::search_post),

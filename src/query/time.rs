@@ -271,6 +271,17 @@ fn civil_to_ns(
         .ok_or_else(|| TimeError::OutOfRange(input.to_string()))
 }
 
+/// graphite-web's `parseTimeOffset` as function arguments use it (`timeShift(x, "1d")`,
+/// `movingAverage(x, "5min")`): a leading digit means a positive offset. Seconds.
+pub fn parse_offset_seconds(s: &str) -> Option<i64> {
+    let signed = if s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("+{s}")
+    } else {
+        s.to_string()
+    };
+    parse_offset(&signed, s).ok().map(|ns| ns / NS_PER_SEC)
+}
+
 /// A signed offset like `-1h`, `+30min` or `-1h30min` (graphite applies the sign to every
 /// part). Returns ns.
 fn parse_offset(offset: &str, input: &str) -> Result<i64, TimeError> {

@@ -1,0 +1,362 @@
+//! Evaluates parsed targets as graphite-web's `render/evaluator.py` does: path expressions are
+//! fetched (expanded, read, sorted by name), calls go to the function registry with their
+//! arguments evaluated first and bound to the function's parameter schema.
+
+use super::functions::{self, FunctionDef, ParamType};
+use super::parser::{self, Call, Expr, ParseError};
+use super::series::TimeSeries;
+use crate::store::metrics::MetricsBackend;
+
+/// Why a target could not be evaluated. Everything but `Store` is the request's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("invalid target: {0}")]
+    Parse(#[from] ParseError),
+    #[error("unsupported function {0}")]
+    Unsupported(String),
+    #[error("unknown function {0}")]
+    Unknown(String),
+    #[error("{func}: {msg}")]
+    BadArgument { func: String, msg: String },
+    #[error("metric store: {0}")]
+    Store(String),
+}
+
+impl EvalError {
+    pub fn bad(func: &str, msg: impl Into<String>) -> EvalError {
+        EvalError::BadArgument {
+            func: func.to_string(),
+            msg: msg.into(),
+        }
+    }
+
+    /// Whether the client caused it (400) rather than the server (500).
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, EvalError::Store(_))
+    }
+}
+
+/// A function argument after evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Series(Vec<TimeSeries>),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+}
+
+/// The request's time range (epoch seconds) and where series come from; functions that need
+/// other ranges (timeShift, movingAverage) evaluate through [`Context::with_range`].
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub from: i64,
+    pub until: i64,
+    pub now: i64,
+    pub backend: &'a dyn MetricsBackend,
+    /// The request's `xFilesFactor`, if given (graphite-web's default is 0).
+    pub x_files_factor: Option<f64>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(backend: &'a dyn MetricsBackend, from: i64, until: i64, now: i64) -> Context<'a> {
+        Context {
+            from,
+            until,
+            now,
+            backend,
+            x_files_factor: None,
+        }
+    }
+
+    /// The same request over another range.
+    pub fn with_range(&self, from: i64, until: i64) -> Context<'a> {
+        Context {
+            from,
+            until,
+            ..*self
+        }
+    }
+
+    /// Parses and evaluates one `target`.
+    pub fn eval_target(&self, target: &str) -> Result<Vec<TimeSeries>, EvalError> {
+        let expr = parser::parse(target)?;
+        self.eval_series(&expr)
+    }
+
+    /// Evaluates an expression that must give series (a path or a call).
+    pub fn eval_series(&self, expr: &Expr) -> Result<Vec<TimeSeries>, EvalError> {
+        match self.eval(expr)? {
+            Value::Series(s) => Ok(s),
+            other => Err(EvalError::bad(
+                "target",
+                format!("expected a series list, got {other:?}"),
+            )),
+        }
+    }
+
+    pub fn eval(&self, expr: &Expr) -> Result<Value, EvalError> {
+        Ok(match expr {
+            Expr::Path(p) => Value::Series(self.fetch(p)?),
+            Expr::Call(c) => Value::Series(self.call(c)?),
+            Expr::Str(s) => Value::Str(s.clone()),
+            Expr::Int(i) => Value::Int(*i),
+            Expr::Float(f) => Value::Float(*f),
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::None => Value::None,
+            Expr::Inf => Value::Float(f64::INFINITY),
+        })
+    }
+
+    /// graphite-web's fetchData: every name the pattern expands to, read over the range,
+    /// sorted by name; names without data in range are left out.
+    pub fn fetch(&self, pattern: &str) -> Result<Vec<TimeSeries>, EvalError> {
+        let mut names = self
+            .backend
+            .expand(pattern)
+            .map_err(|e| EvalError::Store(e.to_string()))?;
+        names.sort();
+        names.dedup();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(s) = self
+                .backend
+                .read(&name, self.from, self.until, self.now)
+                .map_err(|e| EvalError::Store(e.to_string()))?
+            else {
+                continue;
+            };
+            let mut ts = TimeSeries::new(name, s.start, s.end, s.step, s.values);
+            ts.path_expression = pattern.to_string();
+            ts.x_files_factor = self.x_files_factor.unwrap_or(0.0);
+            out.push(ts);
+        }
+        Ok(out)
+    }
+
+    fn call(&self, call: &Call) -> Result<Vec<TimeSeries>, EvalError> {
+        let def = functions::lookup(&call.name).ok_or_else(|| {
+            if functions::GRAPHITE_WEB_FUNCTIONS.contains(&call.name.as_str()) {
+                EvalError::Unsupported(call.name.clone())
+            } else {
+                EvalError::Unknown(call.name.clone())
+            }
+        })?;
+        let positional = call
+            .args
+            .iter()
+            .map(|a| self.eval(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut keyword = Vec::with_capacity(call.kwargs.len());
+        for (k, v) in &call.kwargs {
+            keyword.push((k.clone(), self.eval(v)?));
+        }
+        let mut args = Args::bind(def, call, positional, keyword)?;
+        (def.run)(self, &mut args)
+    }
+}
+
+/// A call's arguments bound to its function's parameters, as graphite-web's `validateParams`:
+/// positional first, then keywords by name; a `multiple` last parameter takes the rest.
+pub struct Args<'c> {
+    pub def: &'static FunctionDef,
+    /// The call as written, so a function can evaluate an argument again over another range.
+    pub call: &'c Call,
+    slots: Vec<Option<Value>>,
+    rest: Vec<Value>,
+}
+
+impl<'c> Args<'c> {
+    fn bind(
+        def: &'static FunctionDef,
+        call: &'c Call,
+        positional: Vec<Value>,
+        keyword: Vec<(String, Value)>,
+    ) -> Result<Args<'c>, EvalError> {
+        let params = def.params;
+        let name = call.name.as_str();
+        let multiple = params.last().is_some_and(|p| p.multiple);
+        if positional.len() + keyword.len() > params.len() && !multiple {
+            return Err(EvalError::bad(name, "too many parameters"));
+        }
+        let mut slots: Vec<Option<Value>> = vec![None; params.len()];
+        let mut rest = Vec::new();
+        for (i, v) in positional.into_iter().enumerate() {
+            if i < params.len() {
+                slots[i] = Some(v);
+            } else {
+                rest.push(v);
+            }
+        }
+        for (k, v) in keyword {
+            match params.iter().position(|p| p.name == k) {
+                Some(i) if slots[i].is_none() => slots[i] = Some(v),
+                _ => {
+                    return Err(EvalError::bad(
+                        name,
+                        format!("unexpected keyword argument {k}"),
+                    ));
+                }
+            }
+        }
+        for (p, slot) in params.iter().zip(&slots) {
+            match slot {
+                None | Some(Value::None) if p.required => {
+                    return Err(EvalError::bad(
+                        name,
+                        format!("missing required parameter {}", p.name),
+                    ));
+                }
+                Some(v) => check_type(name, p.name, p.ty, v)?,
+                None => {}
+            }
+        }
+        if let Some(p) = params.last() {
+            for v in &rest {
+                check_type(name, p.name, p.ty, v)?;
+            }
+        }
+        Ok(Args {
+            def,
+            call,
+            slots,
+            rest,
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.call.name
+    }
+
+    /// The value of parameter `i`, `None` when absent or given as `None`.
+    pub fn get(&self, i: usize) -> Option<&Value> {
+        self.slots.get(i)?.as_ref().filter(|v| **v != Value::None)
+    }
+
+    /// Takes a series-list parameter (empty when absent).
+    pub fn series(&mut self, i: usize) -> Vec<TimeSeries> {
+        match self.slots.get_mut(i).and_then(Option::take) {
+            Some(Value::Series(s)) => s,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every series list from parameter `i` on (a `multiple` parameter), in order.
+    pub fn series_lists(&mut self, i: usize) -> Vec<Vec<TimeSeries>> {
+        let mut out = Vec::new();
+        for j in i..self.slots.len() {
+            if let Some(Value::Series(s)) = self.slots.get_mut(j).and_then(Option::take) {
+                out.push(s);
+            }
+        }
+        for v in std::mem::take(&mut self.rest) {
+            if let Value::Series(s) = v {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Every value from parameter `i` on, for `multiple` scalar parameters (nodes).
+    pub fn values_from(&self, i: usize) -> Vec<Value> {
+        let mut out: Vec<Value> = self.slots.iter().skip(i).flatten().cloned().collect();
+        out.extend(self.rest.iter().cloned());
+        out
+    }
+
+    pub fn float(&self, i: usize) -> Option<f64> {
+        match self.get(i)? {
+            Value::Int(x) => Some(*x as f64),
+            Value::Float(x) => Some(*x),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn float_or(&self, i: usize, default: f64) -> f64 {
+        self.float(i).unwrap_or(default)
+    }
+
+    pub fn int(&self, i: usize) -> Option<i64> {
+        match self.get(i)? {
+            Value::Int(x) => Some(*x),
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn string(&self, i: usize) -> Option<&str> {
+        match self.get(i)? {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn bool_or(&self, i: usize, default: bool) -> bool {
+        match self.get(i) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Int(x)) => *x != 0,
+            Some(Value::Float(x)) => *x != 0.0,
+            Some(Value::Str(s)) => s.eq_ignore_ascii_case("true"),
+            _ => default,
+        }
+    }
+
+    /// An error naming this call.
+    pub fn bad(&self, msg: impl Into<String>) -> EvalError {
+        EvalError::bad(self.name(), msg)
+    }
+}
+
+/// graphite-web's parameter validators, reduced to what changes the answer: a wrong type is a
+/// 400 rather than a Python exception deep in the function.
+fn check_type(func: &str, param: &str, ty: ParamType, v: &Value) -> Result<(), EvalError> {
+    let ok = match ty {
+        ParamType::SeriesList | ParamType::SeriesLists => matches!(v, Value::Series(_)),
+        ParamType::Float => match v {
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::None => true,
+            Value::Str(s) => s.trim().parse::<f64>().is_ok(),
+            Value::Series(_) => false,
+        },
+        ParamType::Integer | ParamType::Node => match v {
+            Value::Int(_) | Value::Bool(_) | Value::None => true,
+            Value::Str(s) => s.trim().parse::<i64>().is_ok(),
+            _ => false,
+        },
+        ParamType::IntOrInf => match v {
+            Value::Int(_) | Value::Bool(_) | Value::None => true,
+            Value::Float(f) => *f == f64::INFINITY,
+            _ => false,
+        },
+        ParamType::Boolean => match v {
+            Value::Bool(_) | Value::None => true,
+            Value::Int(x) => *x == 0 || *x == 1,
+            Value::Float(x) => *x == 0.0 || *x == 1.0,
+            Value::Str(s) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
+            Value::Series(_) => false,
+        },
+        ParamType::Interval => match v {
+            Value::Str(s) => crate::query::time::parse_offset_seconds(s).is_some(),
+            Value::None => true,
+            _ => false,
+        },
+        ParamType::String
+        | ParamType::NodeOrTag
+        | ParamType::IntOrInterval
+        | ParamType::AggFunc
+        | ParamType::AggOrSeriesFunc
+        | ParamType::Tag => !matches!(v, Value::Series(_)),
+        ParamType::Any => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EvalError::bad(
+            func,
+            format!("invalid \"{}\" value for parameter \"{param}\"", ty.name()),
+        ))
+    }
+}

@@ -1,0 +1,249 @@
+//! `aggregate(seriesList, func)` and the `*Series` functions that are graphite-web aliases of
+//! it (sumSeries/sum, averageSeries/avg, maxSeries, minSeries, diffSeries, multiplySeries):
+//! one value per timestamp across normalized series, named `<func>Series(<paths>)`.
+
+use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, rows, xff};
+use crate::query::graphite::eval::Context;
+use crate::query::graphite::series::TimeSeries;
+
+const LISTS: &[Param] = &[Param::new("seriesLists", ParamType::SeriesList)
+    .required()
+    .multiple()];
+
+pub static DEF: FunctionDef = FunctionDef {
+    group: "Combine",
+    signature: "(seriesList, func, xFilesFactor=None)",
+    description: "Aggregates series with the given function (average, avg_zero, median, sum, min, max, diff, stddev, count, range, multiply, last and their aliases) at each timestamp.",
+    params: &[
+        Param::new("seriesList", ParamType::SeriesList).required(),
+        Param::new("func", ParamType::AggFunc).required(),
+        Param::new("xFilesFactor", ParamType::Float),
+    ],
+    run: |ctx, args| {
+        let func = args.string(1).unwrap_or_default().to_string();
+        let xff = args.float(2);
+        let list = args.series(0);
+        aggregate(ctx, vec![list], &func, xff).map_err(|m| args.bad(m))
+    },
+};
+
+macro_rules! alias_of_aggregate {
+    ($name:ident, $func:literal, $desc:literal) => {
+        pub static $name: FunctionDef = FunctionDef {
+            group: "Combine",
+            signature: "(*seriesLists)",
+            description: $desc,
+            params: LISTS,
+            run: |ctx, args| {
+                let lists = args.series_lists(0);
+                aggregate(ctx, lists, $func, None).map_err(|m| args.bad(m))
+            },
+        };
+    };
+}
+
+alias_of_aggregate!(
+    SUM,
+    "sum",
+    "Adds series together at each timestamp (aggregate with sum). Short form: sum()."
+);
+alias_of_aggregate!(
+    AVERAGE,
+    "average",
+    "Averages series at each timestamp (aggregate with average). Short form: avg()."
+);
+alias_of_aggregate!(MAX, "max", "The maximum of the series at each timestamp.");
+alias_of_aggregate!(MIN, "min", "The minimum of the series at each timestamp.");
+alias_of_aggregate!(
+    DIFF,
+    "diff",
+    "Subtracts series 2 through n from series 1 at each timestamp."
+);
+
+alias_of_aggregate!(
+    STDDEV,
+    "stddev",
+    "The standard deviation of the series at each timestamp."
+);
+alias_of_aggregate!(
+    RANGE,
+    "rangeOf",
+    "The range (maximum minus minimum) of the series at each timestamp."
+);
+
+pub static MULTIPLY: FunctionDef = FunctionDef {
+    group: "Combine",
+    signature: "(*seriesLists)",
+    description: "Multiplies series together at each timestamp; one series is returned as is.",
+    params: LISTS,
+    run: |ctx, args| {
+        let lists = args.series_lists(0);
+        // graphite-web returns a lone series unchanged (legacy behaviour)
+        if lists.len() == 1 && lists[0].len() == 1 {
+            return Ok(lists.into_iter().flatten().collect());
+        }
+        aggregate(ctx, lists, "multiply", None).map_err(|m| args.bad(m))
+    },
+};
+
+/// graphite-web's `aggregate`: a `...Series` suffix on `func` is ignored; an unknown
+/// function is the caller's error (its message is returned).
+pub fn aggregate(
+    ctx: &Context<'_>,
+    lists: Vec<Vec<TimeSeries>>,
+    func: &str,
+    x_files_factor: Option<f64>,
+) -> Result<Vec<TimeSeries>, String> {
+    let raw = func;
+    let func = func.strip_suffix("Series").unwrap_or(func);
+    let agg = agg_func(func).ok_or_else(|| format!("unsupported aggregation function: {raw}"))?;
+    let Some((series, start, end, step)) = normalize(lists) else {
+        return Ok(Vec::new());
+    };
+    let xff_v = x_files_factor.or(ctx.x_files_factor).unwrap_or(0.0);
+    let name = format!("{func}Series({})", format_path_expressions(&series));
+    let values: Vec<Option<f64>> = rows(&series)
+        .iter()
+        .map(|row| {
+            let nn = row.iter().filter(|v| v.is_some()).count();
+            if xff(nn, row.len(), xff_v) {
+                agg(row)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut tags = series[0].tags.clone();
+    for s in &series[1..] {
+        tags.retain(|k, v| s.tags.get(k) == Some(v));
+    }
+    tags.entry("name".into()).or_insert_with(|| name.clone());
+    tags.insert("aggregatedBy".into(), func.to_string());
+    let mut out = TimeSeries::new(name, start, end, step, values);
+    out.tags = tags;
+    out.x_files_factor = xff_v;
+    Ok(vec![out])
+}
+
+type AggFn = fn(&[Option<f64>]) -> Option<f64>;
+
+fn safe(row: &[Option<f64>]) -> Vec<f64> {
+    row.iter().flatten().copied().collect()
+}
+
+/// graphite-web's `getAggFunc` over its `safe*` helpers (nulls skipped).
+pub fn agg_func(name: &str) -> Option<AggFn> {
+    Some(match name {
+        "average" | "avg" => |r| {
+            let v = safe(r);
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        },
+        "avg_zero" => |r| {
+            (!r.is_empty())
+                .then(|| r.iter().map(|v| v.unwrap_or(0.0)).sum::<f64>() / r.len() as f64)
+        },
+        "median" => |r| {
+            let mut v = safe(r);
+            if v.is_empty() {
+                return None;
+            }
+            v.sort_by(f64::total_cmp);
+            let mid = v.len() / 2;
+            Some(if v.len().is_multiple_of(2) {
+                (v[mid - 1] + v[mid]) / 2.0
+            } else {
+                v[mid]
+            })
+        },
+        "sum" | "total" => |r| {
+            let v = safe(r);
+            (!v.is_empty()).then(|| v.iter().sum())
+        },
+        "min" => |r| safe(r).into_iter().reduce(f64::min),
+        "max" => |r| safe(r).into_iter().reduce(f64::max),
+        "diff" => |r| {
+            let v = safe(r);
+            let (first, rest) = v.split_first()?;
+            Some(first - rest.iter().sum::<f64>())
+        },
+        "stddev" => |r| {
+            let v = safe(r);
+            if v.is_empty() {
+                return None;
+            }
+            let avg = v.iter().sum::<f64>() / v.len() as f64;
+            let ss: f64 = v.iter().map(|x| (x - avg) * (x - avg)).sum();
+            Some((ss / v.len() as f64).sqrt())
+        },
+        "count" => |r| Some(safe(r).len() as f64),
+        "range" | "rangeOf" => |r| {
+            let v = safe(r);
+            let max = v.iter().copied().reduce(f64::max)?;
+            let min = v.iter().copied().reduce(f64::min)?;
+            Some(max - min)
+        },
+        "multiply" => |r| {
+            if r.iter().any(Option::is_none) {
+                return None;
+            }
+            safe(r).into_iter().reduce(|a, b| a * b)
+        },
+        "last" | "current" => |r| r.iter().rev().flatten().next().copied(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::graphite::functions::tests::{ctx_none, series};
+
+    #[test]
+    fn sum_normalizes_steps_and_names_by_path_expressions() {
+        let mut a = series("a.x", 0, 10, &[Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+        a.path_expression = "a.*".into();
+        let mut b = series("a.y", 0, 20, &[Some(10.0), None]);
+        b.path_expression = "a.*".into();
+        let out = aggregate(&ctx_none(), vec![vec![a, b]], "sumSeries", None).unwrap();
+        assert_eq!(out[0].name, "sumSeries(a.*)");
+        assert_eq!(out[0].step, 20);
+        // a consolidates by average to [1.5, 3.5]; b is [10, None]
+        assert_eq!(out[0].values, vec![Some(11.5), Some(3.5)]);
+        assert_eq!(out[0].tags["aggregatedBy"], "sum");
+    }
+
+    #[test]
+    fn diff_and_multiply_follow_safe_helpers() {
+        let a = series("a", 0, 10, &[Some(5.0), None, Some(2.0)]);
+        let b = series("b", 0, 10, &[Some(1.0), Some(3.0), Some(4.0)]);
+        let d = aggregate(
+            &ctx_none(),
+            vec![vec![a.clone()], vec![b.clone()]],
+            "diff",
+            None,
+        )
+        .unwrap();
+        assert_eq!(d[0].name, "diffSeries(a,b)");
+        assert_eq!(d[0].values, vec![Some(4.0), Some(3.0), Some(-2.0)]);
+        let m = aggregate(&ctx_none(), vec![vec![a], vec![b]], "multiply", None).unwrap();
+        assert_eq!(m[0].values, vec![Some(5.0), None, Some(8.0)]);
+        let a = series("a", 0, 10, &[Some(1.0), Some(5.0)]);
+        let b = series("b", 0, 10, &[Some(3.0), None]);
+        let r = aggregate(
+            &ctx_none(),
+            vec![vec![a.clone(), b.clone()]],
+            "rangeOf",
+            None,
+        )
+        .unwrap();
+        assert_eq!(r[0].name, "rangeOfSeries(a,b)");
+        assert_eq!(r[0].values, vec![Some(2.0), Some(0.0)]);
+        let sd = aggregate(&ctx_none(), vec![vec![a, b]], "stddev", None).unwrap();
+        assert_eq!(sd[0].values, vec![Some(1.0), Some(0.0)]);
+    }
+
+    #[test]
+    fn unknown_aggregation_is_an_error() {
+        assert!(aggregate(&ctx_none(), vec![], "nope", None).is_err());
+    }
+}
