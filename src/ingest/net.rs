@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
@@ -98,4 +100,31 @@ pub async fn accept_loop<H, F>(
     }
     drop(listener);
     while conns.join_next().await.is_some() {}
+}
+
+/// Reads what the socket has into `buf` (growing it in 64 KiB steps), unless shutdown is asked
+/// for first. Returns true at the end of the stream: the peer closed, the read failed, or
+/// shutdown flipped; the caller then takes what `buf` holds as complete.
+pub async fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    shutdown: &mut watch::Receiver<bool>,
+    what: &str,
+    peer: SocketAddr,
+) -> bool {
+    if buf.capacity() - buf.len() < 16 * 1024 {
+        buf.reserve(64 * 1024);
+    }
+    tokio::select! {
+        biased;
+        _ = shutdown.changed() => true,
+        r = stream.read_buf(buf) => match r {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => {
+                tracing::debug!("{what} read from {peer} failed: {e}");
+                true
+            }
+        },
+    }
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
@@ -126,21 +125,9 @@ async fn read_connection(
     let mut skipping = false;
     let mut eof = false;
     while !eof {
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
-        }
-        tokio::select! {
-            biased;
-            _ = shutdown.changed() => eof = true,
-            r = stream.read_buf(&mut buf) => match r {
-                Ok(0) => eof = true,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!("carbon tcp read from {peer} failed: {e}");
-                    eof = true;
-                }
-            },
-        }
+        eof =
+            crate::ingest::net::read_some(&mut stream, &mut buf, &mut shutdown, "carbon tcp", peer)
+                .await;
         let mut batch = Vec::new();
         drain_lines(&mut buf, eof, &mut skipping, &mut batch, counters);
         if !batch.is_empty() {

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
@@ -83,21 +82,9 @@ async fn read_connection(
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut eof = false;
     while !eof {
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
-        }
-        tokio::select! {
-            biased;
-            _ = shutdown.changed() => eof = true,
-            r = stream.read_buf(&mut buf) => match r {
-                Ok(0) => eof = true,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!("syslog tcp read from {peer} failed: {e}");
-                    eof = true;
-                }
-            },
-        }
+        eof =
+            crate::ingest::net::read_some(&mut stream, &mut buf, &mut shutdown, "syslog tcp", peer)
+                .await;
         let received_ns = now_ns();
         let mut batch = Vec::new();
         let mut failed = false;
