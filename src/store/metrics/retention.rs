@@ -316,17 +316,23 @@ fn compile(file: &str, line: usize, pattern: &str) -> Result<Regex, RetentionErr
     })
 }
 
+/// A config file's name (for errors) and text.
+fn read_conf(path: &Path) -> Result<(String, String), RetentionError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| RetentionError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    Ok((file, text))
+}
+
 fn find_key<'a>(s: &'a Section, key: &str) -> Option<&'a (String, String, usize)> {
     s.keys.iter().rev().find(|(k, _, _)| k == key)
 }
 
 impl Schemas {
     pub fn load(path: &Path) -> Result<Schemas, RetentionError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RetentionError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, text) = read_conf(path)?;
         Schemas::parse(&file, &text)
     }
 
@@ -361,11 +367,7 @@ impl Schemas {
 
 impl Aggregations {
     pub fn load(path: &Path) -> Result<Aggregations, RetentionError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RetentionError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, text) = read_conf(path)?;
         Aggregations::parse(&file, &text)
     }
 
