@@ -149,3 +149,42 @@ fn issue7_search_api_reads_the_archive_for_an_explicit_range() {
     assert_eq!(s.search("sealed", "limit=0")["total"], 0);
     assert_eq!(s.search("sealed", "from=-1d&limit=0")["total"], 0);
 }
+
+/// The running server seals days past the hot window by itself (at start-up and every
+/// `seal_interval_s`), and search still finds the lines, flagged as archived.
+#[test]
+fn issue7_the_server_seals_old_days_itself_and_search_reaches_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("logs.toml");
+    std::fs::write(&policy, "hot_days = 7\narchive = true\n").expect("write policy");
+    let s = crate::harness::Server::start(&format!(
+        "[logs]\nretention = {:?}\nseal_interval_s = 1\n",
+        policy.display().to_string()
+    ));
+    s.send_tcp(b"<13>2020-03-01T10:00:00Z oldhost app: sealed by the server\n");
+    let archive = s.data_dir.join("archive").join("2020.zst");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !archive.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sealed: {}",
+            s.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !s.data_dir.join("logs").join("2020-03-01").exists(),
+        "the sealed day's partition is still there"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = s.search("sealed", "from=2020-01-01T00:00:00Z");
+        if r["total"] == 1 {
+            assert_eq!(r["hits"][0]["archived"], true, "{r}");
+            assert_eq!(r["hits"][0]["host"], "oldhost", "{r}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{r}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -48,7 +48,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let (raw_tx, raw_rx) = mpsc::channel(cfg.logs.channel_batches);
     let (rec_tx, rec_rx) = std::sync::mpsc::sync_channel(cfg.logs.channel_batches);
 
+    let retention_path = cfg
+        .logs
+        .retention
+        .clone()
+        .unwrap_or_else(|| "retention/logs.toml".into());
+    let retention = crate::store::logs::archive::retention::LogRetention::load(&retention_path)
+        .with_context(|| format!("cannot load {}", retention_path.display()))?;
     let wcfg = WriterConfig {
+        retention: Some(retention),
+        seal_every: Duration::from_secs(cfg.logs.seal_interval_s.max(1)),
         commit_interval: Duration::from_millis(cfg.logs.commit_interval_ms),
         memory_budget: cfg.logs.writer_memory_mb << 20,
         threads: cfg.logs.writer_threads,

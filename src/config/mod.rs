@@ -190,6 +190,12 @@ pub struct LogsConfig {
     pub writer_threads: usize,
     /// Batches buffered between stages; bounds memory and sets when back-pressure starts.
     pub channel_batches: usize,
+    /// The retention policy file (hot days, archive, years kept); when unset,
+    /// `retention/logs.toml` if it exists, else the defaults (30 hot days, archive forever).
+    pub retention: Option<PathBuf>,
+    /// How often days past the hot window are sealed into the archive, in seconds (also at
+    /// start-up).
+    pub seal_interval_s: u64,
     /// Directory of normalizer rule files overlaying the shipped ones; `None` uses
     /// `./parsers` when it exists.
     pub parsers_dir: Option<PathBuf>,
@@ -202,6 +208,8 @@ impl Default for LogsConfig {
             writer_memory_mb: 128,
             writer_threads: 1,
             channel_batches: 256,
+            retention: None,
+            seal_interval_s: 3600,
             parsers_dir: None,
         }
     }

@@ -44,6 +44,11 @@ pub struct WriterConfig {
     pub cold_flush_interval: Duration,
     /// ... or as soon as this many are buffered (bounds the buffer's memory).
     pub cold_max_docs: usize,
+    /// Days past the hot window are sealed into the yearly archive (or deleted) by this
+    /// thread, at start and every `seal_every`, so no line can land in a day being sealed.
+    /// None: never (tests, or `archive` handled elsewhere).
+    pub retention: Option<super::archive::retention::LogRetention>,
+    pub seal_every: Duration,
 }
 
 impl Default for WriterConfig {
@@ -54,6 +59,8 @@ impl Default for WriterConfig {
             threads: 1,
             cold_flush_interval: Duration::from_secs(2),
             cold_max_docs: 200_000,
+            retention: None,
+            seal_every: Duration::from_secs(3600),
         }
     }
 }
@@ -85,7 +92,13 @@ pub fn run(
         dirty: false,
     };
     let mut next_commit = Instant::now() + w.cfg.commit_interval;
+    // the first seal runs at start-up, after whatever the previous run left
+    let mut next_seal = Instant::now();
     loop {
+        if w.cfg.retention.is_some() && Instant::now() >= next_seal {
+            w.seal();
+            next_seal = Instant::now() + w.cfg.seal_every;
+        }
         let wait = next_commit.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(batch) => {
@@ -291,6 +304,42 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Applies the retention policy: everything buffered is committed and every writer closed
+    /// first (a day being sealed must have no writer), then old days are sealed or deleted.
+    /// Failures are logged, not fatal: ingestion goes on and the next round retries.
+    fn seal(&mut self) {
+        let Some(policy) = self.cfg.retention.clone() else {
+            return;
+        };
+        let closed = self
+            .commit()
+            .and_then(|()| self.flush_cold())
+            .and_then(|()| {
+                for (_, od) in self.open.drain() {
+                    od.writer.wait_merging_threads()?;
+                }
+                Ok(())
+            });
+        if let Err(e) = closed {
+            tracing::error!("log retention skipped: {e}");
+            return;
+        }
+        match super::archive::seal::apply(&self.store, now_ns(), &policy) {
+            Ok(reports) => {
+                for r in reports {
+                    tracing::info!(
+                        "sealed {} into the archive: {} records, {} frames, {} bytes",
+                        r.day,
+                        r.records,
+                        r.frames,
+                        r.compressed_bytes
+                    );
+                }
+            }
+            Err(e) => tracing::error!("log retention failed: {e}"),
+        }
     }
 
     /// Writes every buffered cold day with a short-lived writer, committed and searchable.
