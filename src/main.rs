@@ -146,6 +146,8 @@ enum ArchiveCommand {
     },
     /// Print a day's archived JSON lines
     Export { day: String },
+    /// Re-index an archived day into the hot store (run while the server is stopped)
+    Restore { day: String },
 }
 
 #[derive(clap::Args)]
@@ -301,6 +303,7 @@ fn archive(data_dir: &std::path::Path, command: ArchiveCommand) -> ExitCode {
             json,
         } => a::search(data_dir, &query, &from, &until, limit, json, &mut out).map(|_| ()),
         ArchiveCommand::Export { day } => a::export(data_dir, &day, &mut out).map(|_| ()),
+        ArchiveCommand::Restore { day } => a::restore(data_dir, &day, &mut out).map(|_| ()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -170,6 +170,59 @@ pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result
     Ok(n)
 }
 
+/// `archive restore DAY`: re-indexes an archived day into the hot store, so it is searched
+/// (and kept) like a live day. The archive keeps its copy; a later seal of that day finds
+/// both and keeps one, so nothing is duplicated. Run it while the server is stopped.
+pub fn restore(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let Some(d) = parse_day(day) else {
+        bail!("'{day}' is not a day (write YYYY-MM-DD)");
+    };
+    let dir = data_dir.join("archive");
+    if !years(&dir)?.contains(&year_of_day(d)) {
+        bail!("{} is not archived", format_day(d));
+    }
+    let a = YearArchive::open_read_only(&dir, year_of_day(d))?;
+    let store = std::sync::Arc::new(LogStore::open(data_dir)?);
+    if store.has_day(d)? {
+        bail!("{} is already in the hot store", format_day(d));
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            crate::store::logs::writer::run(
+                store,
+                rx,
+                crate::store::logs::writer::WriterConfig::default(),
+                std::sync::Arc::new(crate::metrics::Counters::default()),
+            )
+        })
+    };
+    let mut n = 0u64;
+    for e in a.entries().iter().filter(|e| e.day == format_day(d)) {
+        let records = a.read_frame(e)?;
+        n += records.len() as u64;
+        writeln!(
+            out,
+            "{}: restoring {} records",
+            format_day(d),
+            records.len()
+        )?;
+        if tx.send(records).is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the index writer panicked"))??;
+    if n == 0 {
+        bail!("{} is not archived", format_day(d));
+    }
+    writeln!(out, "{}: {n} records restored", format_day(d))?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -246,5 +299,23 @@ mod tests {
         assert!(e.lines().all(|l| l.starts_with(r#"{"timestamp":""#)), "{e}");
         assert!(export(tmp.path(), "1999-01-01", &mut Vec::new()).is_err());
         assert!(export(tmp.path(), "yesterday", &mut Vec::new()).is_err());
+
+        // restore brings the day back into the hot store, searchable as before
+        let r = text(&|o| {
+            assert_eq!(restore(tmp.path(), &format_day(day), o).unwrap(), 5);
+        });
+        assert!(r.contains("5 records restored"), "{r}");
+        let store = LogStore::open(tmp.path()).unwrap();
+        let compile = |f: &crate::store::logs::schema::LogFields| {
+            crate::query::logs::build_query("session", f, store.schema()).unwrap()
+        };
+        assert_eq!(
+            store
+                .search(&compile, i64::MIN, i64::MAX, 10)
+                .unwrap()
+                .total,
+            5
+        );
+        assert!(restore(tmp.path(), &format_day(day), &mut Vec::new()).is_err());
     }
 }
