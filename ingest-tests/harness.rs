@@ -20,6 +20,8 @@ pub struct Server {
     pub statsd: SocketAddr,
     pub data_dir: PathBuf,
     config: String,
+    /// The test's own TOML, merged into every (re)configuration.
+    extra: String,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -80,6 +82,23 @@ impl Server {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub fn start_in(data_dir: &Path, extra: &str) -> Server {
+        let mut s = Server {
+            child: None,
+            http: String::new(),
+            syslog: SocketAddr::from(([127, 0, 0, 1], 0)),
+            carbon: SocketAddr::from(([127, 0, 0, 1], 0)),
+            statsd: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            config: String::new(),
+            extra: extra.to_string(),
+            _tmp: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Picks free ports and writes the config for them.
+    fn configure(&mut self) {
         let http_port = free_port();
         let syslog_port = free_port();
         let carbon_port = free_port();
@@ -87,7 +106,7 @@ impl Server {
         let mut sections: Vec<(String, String)> = vec![
             (
                 String::new(),
-                format!("data_dir = {:?}\n", data_dir.display().to_string()),
+                format!("data_dir = {:?}\n", self.data_dir.display().to_string()),
             ),
             (
                 "http".into(),
@@ -109,22 +128,27 @@ impl Server {
             // wants them sets [metrics] self_interval_ms itself
             ("metrics".into(), String::new()),
         ];
-        let config = merge_config(&mut sections, extra);
-        let mut s = Server {
-            child: None,
-            http: format!("http://127.0.0.1:{http_port}"),
-            syslog: SocketAddr::from(([127, 0, 0, 1], syslog_port)),
-            carbon: SocketAddr::from(([127, 0, 0, 1], carbon_port)),
-            statsd: SocketAddr::from(([127, 0, 0, 1], statsd_port)),
-            data_dir: data_dir.to_path_buf(),
-            config,
-            _tmp: None,
-        };
-        s.spawn();
-        s
+        self.config = merge_config(&mut sections, &self.extra);
+        self.http = format!("http://127.0.0.1:{http_port}");
+        self.syslog = SocketAddr::from(([127, 0, 0, 1], syslog_port));
+        self.carbon = SocketAddr::from(([127, 0, 0, 1], carbon_port));
+        self.statsd = SocketAddr::from(([127, 0, 0, 1], statsd_port));
     }
 
+    /// Starts the binary. A port taken between our probe and the server's bind (other tests
+    /// open sockets concurrently) is retried on fresh ports, so a restart may move ports.
     fn spawn(&mut self) {
+        for _attempt in 0..5 {
+            self.configure();
+            if self.spawn_once() {
+                return;
+            }
+        }
+        panic!("could not find free ports for telltale: {}", self.log());
+    }
+
+    /// Returns false when the server exited because a port was taken.
+    fn spawn_once(&mut self) -> bool {
         std::fs::create_dir_all(&self.data_dir).expect("data dir");
         let cfg_path = self.data_dir.with_extension("toml");
         std::fs::write(&cfg_path, &self.config).expect("write config");
@@ -142,14 +166,19 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok((200, _)) = telltale::cli::http_get(&self.http, "/health") {
-                return;
+                return true;
             }
             if let Some(st) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("telltale exited during start-up with {st}: {}", self.log());
+                self.child = None;
+                let log = self.log();
+                if log.contains("Address already in use") {
+                    return false;
+                }
+                panic!("telltale exited during start-up with {st}: {log}");
             }
             assert!(Instant::now() < deadline, "server did not become healthy");
             std::thread::sleep(Duration::from_millis(20));
