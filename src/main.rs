@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (no config file needed: syslog on 5514 UDP+TCP, HTTP on 127.0.0.1:8080)
+    /// Run the server (no config file needed: syslog 5514, statsd 8125, Graphite 2003, HTTP 127.0.0.1:8080)
     Serve(ServeArgs),
     /// Search logs on a running server
     Search {
@@ -164,10 +164,10 @@ struct ServeArgs {
     /// Syslog UDP+TCP address, or off (default 0.0.0.0:5514)
     #[arg(long, value_name = "ADDR")]
     syslog: Option<Listen>,
-    /// statsd UDP address, or off (default 0.0.0.0:8125; metrics ingest is not built yet)
+    /// statsd UDP (+TCP) address, or off (default 0.0.0.0:8125)
     #[arg(long, value_name = "ADDR")]
     statsd: Option<Listen>,
-    /// Graphite plaintext address, or off (default 0.0.0.0:2003; metrics ingest is not built yet)
+    /// Graphite plaintext TCP+UDP address, or off (default 0.0.0.0:2003)
     #[arg(long, value_name = "ADDR")]
     carbon: Option<Listen>,
 }
