@@ -30,29 +30,33 @@ pub static DEF: FunctionDef = FunctionDef {
                 divisor.len()
             )));
         }
-        let mut out = Vec::with_capacity(dividends.len());
-        for d in dividends {
-            let name = format!("divideSeries({},{})", d.name, divisor[0].name);
-            let Some((both, start, end, step)) = normalize(vec![vec![d, divisor[0].clone()]])
-            else {
-                continue;
-            };
-            let values = rows(&both)
-                .iter()
-                .map(
-                    |r| match (r.first().copied().flatten(), r.get(1).copied().flatten()) {
-                        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
-                        _ => None,
-                    },
-                )
-                .collect();
-            let mut s = TimeSeries::new(name, start, end, step, values);
-            s.x_files_factor = ctx.x_files_factor.unwrap_or(0.0);
-            out.push(s);
-        }
-        Ok(out)
+        let xff = ctx.x_files_factor.unwrap_or(0.0);
+        Ok(dividends
+            .into_iter()
+            .filter_map(|d| divide_pair(d, divisor[0].clone(), xff))
+            .collect())
     },
 };
+
+/// `divideSeries(a,b)`: both normalized to a common step, then a / b point by point (null when
+/// either is null or b is 0). None when the two cannot be normalized. Shared by divideSeries
+/// and divideSeriesLists.
+pub(super) fn divide_pair(a: TimeSeries, b: TimeSeries, xff: f64) -> Option<TimeSeries> {
+    let name = format!("divideSeries({},{})", a.name, b.name);
+    let (both, start, end, step) = normalize(vec![vec![a, b]])?;
+    let values = rows(&both)
+        .iter()
+        .map(
+            |r| match (r.first().copied().flatten(), r.get(1).copied().flatten()) {
+                (Some(x), Some(y)) if y != 0.0 => Some(x / y),
+                _ => None,
+            },
+        )
+        .collect();
+    let mut s = TimeSeries::new(name, start, end, step, values);
+    s.x_files_factor = xff;
+    Some(s)
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! combined pairwise by position, each pair named `<func>Series(<a>,<b>)`.
 
 use super::aggregate::aggregate;
-use super::{FunctionDef, Param, ParamType, normalize, rows};
+use super::{FunctionDef, Param, ParamType};
 use crate::query::graphite::eval::{Args, Context, EvalError};
 use crate::query::graphite::series::TimeSeries;
 
@@ -98,26 +98,12 @@ pub static DIVIDE: FunctionDef = FunctionDef {
             return Err(args
                 .bad("dividendSeriesList and divisorSeriesList argument must have equal length"));
         }
-        let mut out = Vec::new();
-        for (a, b) in dividends.into_iter().zip(divisors) {
-            let name = format!("divideSeries({},{})", a.name, b.name);
-            let Some((both, start, end, step)) = normalize(vec![vec![a, b]]) else {
-                continue;
-            };
-            let values = rows(&both)
-                .iter()
-                .map(
-                    |r| match (r.first().copied().flatten(), r.get(1).copied().flatten()) {
-                        (Some(x), Some(y)) if y != 0.0 => Some(x / y),
-                        _ => None,
-                    },
-                )
-                .collect();
-            let mut s = TimeSeries::new(name, start, end, step, values);
-            s.x_files_factor = ctx.x_files_factor.unwrap_or(0.0);
-            out.push(s);
-        }
-        Ok(out)
+        let xff = ctx.x_files_factor.unwrap_or(0.0);
+        Ok(dividends
+            .into_iter()
+            .zip(divisors)
+            .filter_map(|(a, b)| super::divide_series::divide_pair(a, b, xff))
+            .collect())
     },
 };
 
