@@ -22,3 +22,5 @@ pub mod model;
 pub mod normalize;
 pub mod query;
 pub mod store;
+#[cfg(test)]
+mod testutil;

@@ -291,28 +291,6 @@ mod tests {
         out
     }
 
-    /// Splits one CSV record (RFC 4180 quoting, `""` inside quotes); LogHub quotes any
-    /// content with a comma.
-    fn csv_fields(line: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut cur = String::new();
-        let mut quoted = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                '"' => quoted = !quoted,
-                ',' if !quoted => out.push(std::mem::take(&mut cur)),
-                c => cur.push(c),
-            }
-        }
-        out.push(cur);
-        out
-    }
-
     /// The UTC timestamp a LogHub row's month (column 1), day (2) and time (3) should give for
     /// our receive time 2026-11-25: December is more than a day ahead, so it is 2025's.
     fn loghub_timestamp(cols: &[String]) -> i64 {
@@ -338,11 +316,11 @@ mod tests {
     ) -> f64 {
         let mut rows = csv.lines();
         let header = rows.next().unwrap();
-        let ncols = csv_fields(header).len();
+        let ncols = crate::testutil::csv_fields(header).len();
         let mut total = 0;
         let mut good = 0;
         for (line, row) in log.lines().zip(rows) {
-            let cols = csv_fields(row);
+            let cols = crate::testutil::csv_fields(row);
             assert_eq!(cols.len(), ncols, "{row}");
             let [host, app, pid, message] = expect(&cols);
             let want = [host, app, pid, message, loghub_timestamp(&cols).to_string()];

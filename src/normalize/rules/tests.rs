@@ -51,27 +51,6 @@ fn every_shipped_test_case_passes() {
     );
 }
 
-/// Splits one CSV record (LogHub quotes fields holding commas, doubling inner quotes).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// What each `<*>` of a LogHub OpenSSH template holds: `u` user, `i` client address (IP, or
 /// host name where sshd logs rhost), `p` client port, `-` something else.
 const OPENSSH_ROLES: &[(&str, &str)] = &[
@@ -139,7 +118,7 @@ fn openssh_loghub_accuracy() {
     let mut bad = Vec::new();
     let mut matched_any = 0;
     for (line, row) in log.lines().zip(csv.lines().skip(1)) {
-        let cols = csv_fields(row);
+        let cols = crate::testutil::csv_fields(row);
         let (content, template) = (&cols[6], &cols[8]);
         let rec = crate::ingest::syslog::parse(&crate::model::RawMessage {
             received_ns: 0,

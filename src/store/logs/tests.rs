@@ -4,8 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::LogStore;
-use super::writer::{self, WriterConfig};
-use crate::metrics::Counters;
 use crate::model::LogRecord;
 
 fn rec(ts_ns: i64, host: &str, app: &str, msg: &str) -> LogRecord {
@@ -25,21 +23,7 @@ fn rec(ts_ns: i64, host: &str, app: &str, msg: &str) -> LogRecord {
 }
 
 fn write(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
-    let store = Arc::new(LogStore::open(dir).unwrap());
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
-    tx.send(records).unwrap();
-    drop(tx);
-    writer::run(
-        store.clone(),
-        rx,
-        WriterConfig {
-            memory_budget: 16 << 20,
-            ..WriterConfig::default()
-        },
-        Arc::new(Counters::default()),
-    )
-    .unwrap();
-    store
+    crate::testutil::write_logs(dir, records)
 }
 
 const DAY1: i64 = 1_795_536_000_000_000_000; // 2026-11-24T16:00:00Z

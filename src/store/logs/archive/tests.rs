@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use super::seal::{self, Step};
 use super::*;
-use crate::metrics::Counters;
 use crate::model::time::{NS_PER_DAY, day_of_ns};
 use crate::store::logs::LogStore;
-use crate::store::logs::writer::{self, WriterConfig};
 
 /// 2026-11-24T16:00:00Z
 const T0: i64 = 1_795_536_000_000_000_000;
@@ -36,21 +34,7 @@ fn day_records(day_start: i64, n: usize) -> Vec<LogRecord> {
 }
 
 fn write(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
-    let store = Arc::new(LogStore::open(dir).unwrap());
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
-    tx.send(records).unwrap();
-    drop(tx);
-    writer::run(
-        store.clone(),
-        rx,
-        WriterConfig {
-            memory_budget: 16 << 20,
-            ..WriterConfig::default()
-        },
-        Arc::new(Counters::default()),
-    )
-    .unwrap();
-    store
+    crate::testutil::write_logs(dir, records)
 }
 
 #[test]
