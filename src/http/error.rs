@@ -31,3 +31,18 @@ impl IntoResponse for ApiError {
         (status, Json(serde_json::json!({ "error": message }))).into_response()
     }
 }
+
+/// Runs blocking store work on the blocking pool (never on the executor); a failure of the
+/// work or of the task is a 500 whose detail is logged, not returned.
+pub async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -362,10 +362,7 @@ pub async fn find(
     let format = get(&p, "format").unwrap_or("treejson").to_string();
     let store = s.metrics.clone();
     let q2 = query.clone();
-    let nodes = tokio::task::spawn_blocking(move || store.find(&q2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let nodes = super::error::blocking(move || store.find(&q2)).await?;
     let base = match query.rfind('.') {
         Some(i) => query[..=i].to_string(),
         None => String::new(),
@@ -432,7 +429,7 @@ pub async fn expand(
     let leaves_only = get(&p, "leavesOnly") == Some("1");
     let group = get(&p, "groupByExpr") == Some("1");
     let store = s.metrics.clone();
-    let results = tokio::task::spawn_blocking(move || {
+    let results = super::error::blocking(move || {
         let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for q in queries {
             let found = store.find(&q).map_err(|e| e.to_string())?;
@@ -447,9 +444,7 @@ pub async fn expand(
         }
         Ok::<_, String>(by)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
+    .await?;
     let v = if group {
         json!({ "results": results })
     } else {
@@ -463,10 +458,7 @@ pub async fn expand(
 
 pub async fn index_json(State(s): State<AppState>) -> Result<Response, ApiError> {
     let store = s.metrics.clone();
-    let mut names = tokio::task::spawn_blocking(move || store.names())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut names = super::error::blocking(move || store.names()).await?;
     names.sort();
     Ok(axum::Json(names).into_response())
 }
