@@ -103,17 +103,17 @@ fn issue4_carbon_plaintext_over_tcp_and_udp_is_queryable_and_bad_lines_are_count
 
 #[test]
 fn issue4_statsd_flushes_etsy_names_into_the_store() {
-    let s = Server::start("[statsd]\nflush_interval_ms = 500\n");
+    // Flushes every 500 ms land in 10 s slots, where the last write wins: idle stats are
+    // deleted so a later (empty) flush cannot overwrite the one with data, and everything is
+    // sent in one multi-line datagram so it cannot straddle two flushes.
+    let s = Server::start("[statsd]\nflush_interval_ms = 500\ndelete_idle_stats = true\n");
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    for pkt in [
-        &b"shop.orders:1|c"[..],
-        b"shop.orders:2|c|@0.5",
-        b"shop.latency:100|ms\nshop.latency:300|ms",
-        b"shop.temp:21|g",
-        b"shop.users:alice|s\nshop.users:bob|s\nshop.users:alice|s",
-    ] {
-        udp.send_to(pkt, s.statsd).expect("send");
-    }
+    udp.send_to(
+        b"shop.orders:1|c\nshop.orders:2|c|@0.5\nshop.latency:100|ms\nshop.latency:300|ms\n\
+          shop.temp:21|g\nshop.users:alice|s\nshop.users:bob|s\nshop.users:alice|s",
+        s.statsd,
+    )
+    .expect("send");
     // the flush lands in the 10 s slot of its timestamp; look at the last minute
     let deadline = std::time::Instant::now() + WAIT;
     let want = [
