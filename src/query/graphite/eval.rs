@@ -2,8 +2,11 @@
 //! fetched (expanded, read, sorted by name), calls go to the function registry with their
 //! arguments evaluated first and bound to the function's parameter schema.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use super::functions::{self, FunctionDef, ParamType};
-use super::parser::{self, Call, Expr, ParseError};
+use super::parser::{self, Call, Expr, ParseError, Template};
 use super::series::TimeSeries;
 use crate::store::metrics::MetricsBackend;
 
@@ -47,6 +50,25 @@ pub enum Value {
     None,
 }
 
+/// What graphite-web keeps in its `requestContext` across all targets of one render request.
+#[derive(Debug, Default)]
+pub struct Request {
+    /// `template[name]=value` URL parameters in order; they override a `template()`'s own
+    /// values.
+    pub templates: Vec<(String, String)>,
+    /// `stacked()`'s running totals by stack name, so a stack continues across targets.
+    pub stacks: RefCell<BTreeMap<String, Vec<f64>>>,
+}
+
+impl Request {
+    pub fn with_templates(templates: Vec<(String, String)>) -> Request {
+        Request {
+            templates,
+            stacks: RefCell::default(),
+        }
+    }
+}
+
 /// The request's time range (epoch seconds) and where series come from; functions that need
 /// other ranges (timeShift, movingAverage) evaluate through [`Context::with_range`].
 #[derive(Clone, Copy)]
@@ -57,6 +79,8 @@ pub struct Context<'a> {
     pub backend: &'a dyn MetricsBackend,
     /// The request's `xFilesFactor`, if given (graphite-web's default is 0).
     pub x_files_factor: Option<f64>,
+    /// State shared by the request's targets; `None` evaluates each target on its own.
+    pub request: Option<&'a Request>,
 }
 
 impl<'a> Context<'a> {
@@ -67,6 +91,7 @@ impl<'a> Context<'a> {
             now,
             backend,
             x_files_factor: None,
+            request: None,
         }
     }
 
@@ -106,7 +131,28 @@ impl<'a> Context<'a> {
             Expr::Bool(b) => Value::Bool(*b),
             Expr::None => Value::None,
             Expr::Inf => Value::Float(f64::INFINITY),
+            Expr::Template(t) => self.eval(&self.expand_template(t)?)?,
         })
+    }
+
+    /// graphite-web's `template()`: the template's own values (keywords, or positional ones
+    /// named `1`, `2`...), overridden by the request's `template[name]` parameters, are
+    /// substituted for `$name` in every path expression inside it.
+    fn expand_template(&self, t: &Template) -> Result<Expr, EvalError> {
+        let mut vars: Vec<(String, Value)> = Vec::new();
+        for (k, v) in &t.kwargs {
+            vars.push((k.clone(), self.eval(v)?));
+        }
+        for (i, v) in t.args.iter().enumerate() {
+            vars.push(((i + 1).to_string(), self.eval(v)?));
+        }
+        for (k, v) in self.request.map(|r| r.templates.as_slice()).unwrap_or(&[]) {
+            match vars.iter_mut().find(|(n, _)| n == k) {
+                Some(slot) => slot.1 = Value::Str(v.clone()),
+                None => vars.push((k.clone(), Value::Str(v.clone()))),
+            }
+        }
+        substitute(&t.inner, &vars)
     }
 
     /// graphite-web's fetchData: every name the pattern expands to, read over the range,
@@ -136,13 +182,14 @@ impl<'a> Context<'a> {
     }
 
     fn call(&self, call: &Call) -> Result<Vec<TimeSeries>, EvalError> {
-        let def = functions::lookup(&call.name).ok_or_else(|| {
-            if functions::GRAPHITE_WEB_FUNCTIONS.contains(&call.name.as_str()) {
-                EvalError::Unsupported(call.name.clone())
-            } else {
-                EvalError::Unknown(call.name.clone())
-            }
-        })?;
+        if call.name == "template" {
+            // the template grammar did not match, as in graphite-web
+            return Err(EvalError::bad(
+                "template",
+                "invalid template() syntax, only string/numeric arguments are allowed",
+            ));
+        }
+        let def = lookup(&call.name)?;
         let positional = call
             .args
             .iter()
@@ -152,15 +199,99 @@ impl<'a> Context<'a> {
         for (k, v) in &call.kwargs {
             keyword.push((k.clone(), self.eval(v)?));
         }
-        let mut args = Args::bind(def, call, positional, keyword)?;
+        let mut args = Args::bind(def, &call.name, call, positional, keyword)?;
         (def.run)(self, &mut args)
     }
+
+    /// Calls function `name` with already evaluated positional arguments, as graphite-web's
+    /// `reduceSeries` does; `call` stands for the expression being evaluated, which a function
+    /// that re-fetches its first argument reads.
+    pub fn apply(
+        &self,
+        name: &str,
+        positional: Vec<Value>,
+        call: &Call,
+    ) -> Result<Vec<TimeSeries>, EvalError> {
+        let def = lookup(name)?;
+        let mut args = Args::bind(def, name, call, positional, Vec::new())?;
+        (def.run)(self, &mut args)
+    }
+}
+
+fn lookup(name: &str) -> Result<&'static FunctionDef, EvalError> {
+    functions::lookup(name).ok_or_else(|| {
+        if functions::GRAPHITE_WEB_FUNCTIONS.contains(&name) {
+            EvalError::Unsupported(name.to_string())
+        } else {
+            EvalError::Unknown(name.to_string())
+        }
+    })
+}
+
+/// `expr` with template variables substituted into its path expressions, as graphite-web's
+/// `evaluateTokens` does with `replacements`: a path that is exactly `$name` becomes the value
+/// itself (a numeric-looking string a float), otherwise each `$name` is replaced by the
+/// value's text, in the variables' order. Nested templates keep their own variables.
+fn substitute(expr: &Expr, vars: &[(String, Value)]) -> Result<Expr, EvalError> {
+    Ok(match expr {
+        Expr::Path(p) => {
+            let mut path = p.clone();
+            for (name, v) in vars {
+                let var = format!("${name}");
+                if path == var {
+                    return Ok(match v {
+                        Value::Int(i) => Expr::Int(*i),
+                        Value::Float(f) => Expr::Float(*f),
+                        Value::Str(s) if is_py_numeric(s) => {
+                            Expr::Float(s.parse().map_err(|_| {
+                                EvalError::bad("template", format!("invalid number {s}"))
+                            })?)
+                        }
+                        Value::Str(s) => Expr::Str(s.clone()),
+                        other => {
+                            return Err(EvalError::bad(
+                                "template",
+                                format!("invalid value {other:?}"),
+                            ));
+                        }
+                    });
+                }
+                let text = match v {
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => super::series::format_py_float(*f),
+                    Value::Str(s) => s.clone(),
+                    _ => continue,
+                };
+                path = path.replace(&var, &text);
+            }
+            Expr::Path(path)
+        }
+        Expr::Call(c) => {
+            let mut c = c.clone();
+            for a in &mut c.args {
+                *a = substitute(a, vars)?;
+            }
+            for (_, a) in &mut c.kwargs {
+                *a = substitute(a, vars)?;
+            }
+            Expr::Call(c)
+        }
+        other => other.clone(),
+    })
+}
+
+/// `^-?[\d.]+$`: what graphite-web turns into a float.
+fn is_py_numeric(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// A call's arguments bound to its function's parameters, as graphite-web's `validateParams`:
 /// positional first, then keywords by name; a `multiple` last parameter takes the rest.
 pub struct Args<'c> {
     pub def: &'static FunctionDef,
+    /// The function's name as called (an alias such as `sum` included).
+    name: String,
     /// The call as written, so a function can evaluate an argument again over another range.
     pub call: &'c Call,
     slots: Vec<Option<Value>>,
@@ -170,12 +301,12 @@ pub struct Args<'c> {
 impl<'c> Args<'c> {
     fn bind(
         def: &'static FunctionDef,
+        name: &str,
         call: &'c Call,
         positional: Vec<Value>,
         keyword: Vec<(String, Value)>,
     ) -> Result<Args<'c>, EvalError> {
         let params = def.params;
-        let name = call.name.as_str();
         let multiple = params.last().is_some_and(|p| p.multiple);
         if positional.len() + keyword.len() > params.len() && !multiple {
             return Err(EvalError::bad(name, "too many parameters"));
@@ -219,6 +350,7 @@ impl<'c> Args<'c> {
         }
         Ok(Args {
             def,
+            name: name.to_string(),
             call,
             slots,
             rest,
@@ -226,7 +358,7 @@ impl<'c> Args<'c> {
     }
 
     fn name(&self) -> &str {
-        &self.call.name
+        &self.name
     }
 
     /// The value of parameter `i`, `None` when absent or given as `None`.
@@ -343,6 +475,7 @@ fn check_type(func: &str, param: &str, ty: ParamType, v: &Value) -> Result<(), E
             Value::None => true,
             _ => false,
         },
+        ParamType::Date => matches!(v, Value::Str(_) | Value::Int(_) | Value::None),
         ParamType::String
         | ParamType::NodeOrTag
         | ParamType::IntOrInterval

@@ -25,6 +25,18 @@ pub enum Expr {
     None,
     /// `inf`: positive infinity.
     Inf,
+    /// `template(expr, values...)`: `$name` in expr's paths replaced at evaluation.
+    Template(Template),
+}
+
+/// graphite-web's `template(call | path, args | kwargs)`: only numbers and strings as values,
+/// positional ones named `1`, `2`..., either positional or keyword values, not both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub inner: Box<Expr>,
+    pub args: Vec<Expr>,
+    pub kwargs: Vec<(String, Expr)>,
+    pub raw: String,
 }
 
 /// A function call; `raw` is the call's source text, which `seriesByTag` needs.
@@ -65,6 +77,7 @@ impl fmt::Display for Expr {
             Expr::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
             Expr::None => f.write_str("None"),
             Expr::Inf => f.write_str("inf"),
+            Expr::Template(t) => f.write_str(&t.raw),
         }
     }
 }
@@ -78,6 +91,9 @@ pub fn parse(target: &str) -> Result<Expr, ParseError> {
     }
     p.expression(0)
 }
+
+/// A template's inner expression, positional and keyword values.
+type TemplateBody = (Expr, Vec<Expr>, Vec<(String, Expr)>);
 
 struct Parser<'a> {
     s: &'a str,
@@ -126,9 +142,13 @@ impl<'a> Parser<'a> {
         if depth > MAX_DEPTH {
             return Err(ParseError::TooDeep { pos: self.pos });
         }
-        let mut e = match self.call(depth)? {
-            Some(c) => Expr::Call(c),
-            None => Expr::Path(self.path()?),
+        let mut e = if let Some(t) = self.template(depth)? {
+            Expr::Template(t)
+        } else {
+            match self.call(depth)? {
+                Some(c) => Expr::Call(c),
+                None => Expr::Path(self.path()?),
+            }
         };
         loop {
             let save = self.pos;
@@ -201,6 +221,104 @@ impl<'a> Parser<'a> {
             kwargs,
             raw: self.s[start..self.pos].to_string(),
         }))
+    }
+
+    /// `template(call | path [, literals | keyword literals])` if one is here; otherwise the
+    /// position is unchanged and the text parses as an ordinary call (which the evaluator
+    /// refuses, as graphite-web does).
+    fn template(&mut self, depth: usize) -> Result<Option<Template>, ParseError> {
+        let start = self.pos;
+        if !self.rest().starts_with("template") {
+            return Ok(None);
+        }
+        self.pos += "template".len();
+        self.ws();
+        if self.peek() != Some('(') {
+            self.pos = start;
+            return Ok(None);
+        }
+        self.pos += 1;
+        match self.template_body(depth) {
+            Ok(Some((inner, args, kwargs))) => Ok(Some(Template {
+                inner: Box::new(inner),
+                args,
+                kwargs,
+                raw: self.s[start..self.pos].to_string(),
+            })),
+            Err(e @ ParseError::TooDeep { .. }) => Err(e),
+            _ => {
+                self.pos = start;
+                Ok(None)
+            }
+        }
+    }
+
+    fn template_body(&mut self, depth: usize) -> Result<Option<TemplateBody>, ParseError> {
+        self.ws();
+        let inner = match self.call(depth + 1)? {
+            Some(c) => Expr::Call(c),
+            None => Expr::Path(self.path()?),
+        };
+        let mut args = Vec::new();
+        let mut kwargs = Vec::new();
+        self.ws();
+        if self.peek() == Some(',') {
+            self.pos += 1;
+            self.ws();
+            let keywords = self.kwarg_name_ahead();
+            loop {
+                self.ws();
+                if keywords {
+                    let Some(k) = self.kwarg_name() else {
+                        return Ok(None);
+                    };
+                    self.ws();
+                    let Some(v) = self.literal()? else {
+                        return Ok(None);
+                    };
+                    kwargs.push((k, v));
+                } else {
+                    if self.kwarg_name_ahead() {
+                        return Ok(None);
+                    }
+                    let Some(v) = self.literal()? else {
+                        return Ok(None);
+                    };
+                    args.push(v);
+                }
+                self.ws();
+                if self.peek() == Some(',') {
+                    self.pos += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        self.ws();
+        if self.peek() != Some(')') {
+            return Ok(None);
+        }
+        self.pos += 1;
+        Ok(Some((inner, args, kwargs)))
+    }
+
+    /// Whether `name =` is next, without consuming it.
+    fn kwarg_name_ahead(&mut self) -> bool {
+        let save = self.pos;
+        let found = self.kwarg_name().is_some();
+        self.pos = save;
+        found
+    }
+
+    /// A number or a quoted string (graphite-web's `litarg`).
+    fn literal(&mut self) -> Result<Option<Expr>, ParseError> {
+        if let Some(e) = self.number() {
+            return Ok(Some(e));
+        }
+        if let Some(q @ ('\'' | '"')) = self.peek() {
+            return self.string(q).map(Some);
+        }
+        Ok(None)
     }
 
     /// `name =` consumed and returned when present.

@@ -14,7 +14,10 @@ mod aggregate_with_wildcards;
 mod alias;
 mod alias_by_metric;
 mod alias_by_node;
+mod alias_query;
 mod alias_sub;
+mod apply_by_node;
+mod area_between;
 mod as_percent;
 mod cacti_style;
 mod changed;
@@ -34,6 +37,7 @@ mod group_by_node;
 mod group_by_tags;
 mod highest;
 mod hitcount;
+mod holt_winters;
 mod integral;
 mod integral_by_interval;
 mod interpolate;
@@ -42,8 +46,10 @@ mod is_non_null;
 mod keep_last_value;
 mod legend_value;
 mod limit;
+mod linear_regression;
 mod log;
 mod logit;
+mod map_reduce;
 mod min_max;
 mod most_deviant;
 mod moving_window;
@@ -55,6 +61,7 @@ mod per_second;
 mod percentile;
 mod pow;
 mod pow_series;
+mod random_walk;
 mod remove_empty_series;
 mod remove_percentile;
 mod remove_value;
@@ -64,19 +71,26 @@ mod scale_to_seconds;
 mod series_lists;
 mod set_x_files_factor;
 mod sigmoid;
+mod sin_function;
+mod smart_summarize;
 mod sort_by;
 mod sort_by_name;
 mod square_root;
+mod stacked;
+mod stdev;
 mod style;
 mod substr;
 mod summarize;
 mod threshold;
 mod time_function;
 mod time_shift;
+mod time_slice;
 mod time_stack;
 mod transform_null;
 mod unique;
 mod use_series_above;
+mod vertical_line;
+mod weighted_average;
 
 /// graphite-web's parameter types (`functions/params.py`), by the names `/functions` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +106,7 @@ pub enum ParamType {
     NodeOrTag,
     String,
     Boolean,
+    Date,
     AggFunc,
     AggOrSeriesFunc,
     Tag,
@@ -112,6 +127,7 @@ impl ParamType {
             ParamType::NodeOrTag => "nodeOrTag",
             ParamType::String => "string",
             ParamType::Boolean => "boolean",
+            ParamType::Date => "date",
             ParamType::AggFunc => "aggFunc",
             ParamType::AggOrSeriesFunc => "aggOrSeriesFunc",
             ParamType::Tag => "tag",
@@ -127,6 +143,8 @@ pub enum Literal {
     Float(f64),
     Bool(bool),
     Str(&'static str),
+    /// Python's `None` (JSON null), which a few option lists hold.
+    Null,
 }
 
 impl Literal {
@@ -138,6 +156,7 @@ impl Literal {
             Literal::Float(f) => json!(f),
             Literal::Bool(b) => json!(b),
             Literal::Str(s) => json!(s),
+            Literal::Null => Json::Null,
         }
     }
 }
@@ -153,6 +172,9 @@ pub struct Param {
     pub default: Option<Literal>,
     pub multiple: bool,
     pub options: &'static [&'static str],
+    /// Options that are not all strings (smartSummarize's alignTo), shown as given, in
+    /// graphite-web's order (sorted by their Python `str`).
+    pub literal_options: &'static [Literal],
     pub suggestions: &'static [Literal],
 }
 
@@ -165,6 +187,7 @@ impl Param {
             default: None,
             multiple: false,
             options: &[],
+            literal_options: &[],
             suggestions: &[],
         }
     }
@@ -188,6 +211,10 @@ impl Param {
         self.options = o;
         self
     }
+    pub const fn literal_options(mut self, o: &'static [Literal]) -> Param {
+        self.literal_options = o;
+        self
+    }
 
     fn to_json(self) -> Json {
         let mut m = Map::new();
@@ -206,7 +233,10 @@ impl Param {
         if matches!(self.ty, ParamType::AggFunc | ParamType::AggOrSeriesFunc) {
             options.extend(AGG_FUNCS);
         }
-        if !options.is_empty() {
+        if !self.literal_options.is_empty() {
+            let o: Vec<Json> = self.literal_options.iter().map(|l| l.to_json()).collect();
+            m.insert("options".into(), Json::Array(o));
+        } else if !options.is_empty() {
             options.sort_unstable();
             options.dedup();
             m.insert("options".into(), json!(options));
@@ -370,6 +400,28 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("cactiStyle", &cacti_style::DEF),
     ("groupByTags", &group_by_tags::DEF),
     ("substr", &substr::DEF),
+    ("aliasQuery", &alias_query::DEF),
+    ("applyByNode", &apply_by_node::DEF),
+    ("areaBetween", &area_between::DEF),
+    ("holtWintersAberration", &holt_winters::ABERRATION),
+    ("holtWintersConfidenceArea", &holt_winters::AREA),
+    ("holtWintersConfidenceBands", &holt_winters::BANDS),
+    ("holtWintersForecast", &holt_winters::FORECAST),
+    ("linearRegression", &linear_regression::DEF),
+    ("map", &map_reduce::MAP),
+    ("mapSeries", &map_reduce::MAP),
+    ("randomWalk", &random_walk::DEF),
+    ("randomWalkFunction", &random_walk::DEF),
+    ("reduce", &map_reduce::REDUCE),
+    ("reduceSeries", &map_reduce::REDUCE),
+    ("sin", &sin_function::DEF),
+    ("sinFunction", &sin_function::DEF),
+    ("smartSummarize", &smart_summarize::DEF),
+    ("stacked", &stacked::DEF),
+    ("stdev", &stdev::DEF),
+    ("timeSlice", &time_slice::DEF),
+    ("verticalLine", &vertical_line::DEF),
+    ("weightedAverage", &weighted_average::DEF),
 ];
 
 /// The function named `name`, if telltale implements it.
@@ -483,6 +535,8 @@ pub static GRAPHITE_WEB_FUNCTIONS: &[&str] = &[
     "percentileOfSeries",
     "pow",
     "powSeries",
+    "randomWalk",
+    "randomWalkFunction",
     "rangeOfSeries",
     "reduce",
     "reduceSeries",
@@ -499,6 +553,8 @@ pub static GRAPHITE_WEB_FUNCTIONS: &[&str] = &[
     "seriesByTag",
     "setXFilesFactor",
     "sigmoid",
+    "sin",
+    "sinFunction",
     "smartSummarize",
     "sortBy",
     "sortByMaxima",
@@ -693,8 +749,9 @@ pub(crate) mod tests {
 
     pub struct Mem(BTreeMap<&'static str, Vec<Option<f64>>>);
 
-    /// Series start at 100 with a 10 s step, except `t.shift`, whose value is `ts / 10` at
-    /// every slot of the requested range.
+    /// Series start at 100 with a 10 s step, except `t.shift` and `t.wave`, which have a
+    /// value at every slot of the requested range: `ts / 10`, and a sawtooth over 5 steps
+    /// plus `ts / 100`, null every 7th step (see check_more_functions.py).
     pub fn backend() -> Mem {
         let mut m = BTreeMap::new();
         m.insert("a.x", vec![Some(1.0), None, Some(3.0), Some(4.0)]);
@@ -706,6 +763,7 @@ pub(crate) mod tests {
         m.insert("g.gaps", vec![Some(1.0), None, None, Some(4.0), None]);
         m.insert("cpu;host=web1", vec![Some(5.0)]);
         m.insert("t.shift", vec![]);
+        m.insert("t.wave", vec![]);
         Mem(m)
     }
 
@@ -729,12 +787,16 @@ pub(crate) mod tests {
             let Some(v) = self.0.get(name) else {
                 return Ok(None);
             };
-            if name == "t.shift" {
+            let ranged: Option<fn(i64) -> Option<f64>> = match name {
+                "t.shift" => Some(|t| Some(t as f64 / 10.0)),
+                "t.wave" => Some(|t| {
+                    ((t / 10) % 7 != 3).then(|| ((t / 10) % 5) as f64 * 3.0 + t as f64 / 100.0)
+                }),
+                _ => None,
+            };
+            if let Some(f) = ranged {
                 let start = from - from.rem_euclid(10);
-                let values = (start..until)
-                    .step_by(10)
-                    .map(|t| Some(t as f64 / 10.0))
-                    .collect();
+                let values = (start..until).step_by(10).map(f).collect();
                 return Ok(Some(Series {
                     start,
                     end: until,
@@ -796,10 +858,13 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_and_unsupported_names() {
-        let e = ctx_none()
-            .eval_target("holtWintersForecast(a.x)")
-            .unwrap_err();
-        assert_eq!(e.to_string(), "unsupported function holtWintersForecast");
+        // names graphite-web has that telltale does not implement answer "unsupported"
+        for name in super::GRAPHITE_WEB_FUNCTIONS {
+            if super::lookup(name).is_none() && *name != "template" {
+                let e = ctx_none().eval_target(&format!("{name}(a.x)")).unwrap_err();
+                assert_eq!(e.to_string(), format!("unsupported function {name}"));
+            }
+        }
         let e = ctx_none().eval_target("noSuchThing(a.x)").unwrap_err();
         assert_eq!(e.to_string(), "unknown function noSuchThing");
         let e = ctx_none().eval_target("scale(a.x)").unwrap_err();

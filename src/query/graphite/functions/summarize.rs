@@ -77,7 +77,7 @@ pub static DEF: FunctionDef = FunctionDef {
 };
 
 /// graphite-web's `_summarizeValues`.
-fn summarize_values(
+pub fn summarize_values(
     s: &TimeSeries,
     agg: fn(&[Option<f64>]) -> Option<f64>,
     interval: i64,
