@@ -96,9 +96,11 @@ fn issue4_carbon_plaintext_over_tcp_and_udp_is_queryable_and_bad_lines_are_count
         Some(43.0),
         "{r}"
     );
-    let (st, body) = s.get("/render?target=holtWintersForecast(web1.*)");
-    assert_eq!(st, 400);
-    assert!(String::from_utf8_lossy(&body).contains("unsupported function holtWintersForecast"));
+    // template() takes its values from template[name] URL parameters too
+    let r = s.render(&format!(
+        "target=template(sumSeries(web1.cpu.$m),m='none')&template[m]=*&{range}"
+    ));
+    assert_eq!(value_at(&r, "sumSeries(web1.cpu.*)", t), Some(42.5), "{r}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, AppState};
 use crate::model::time::now_ns;
-use crate::query::graphite::eval::{Context, EvalError};
+use crate::query::graphite::eval::{Context, EvalError, Request};
 use crate::query::graphite::functions;
 use crate::query::graphite::series::TimeSeries;
 use crate::store::metrics::MetricsBackend;
@@ -50,6 +50,25 @@ fn all<'a>(p: &'a [(String, String)], key: &str) -> Vec<&'a str> {
         .filter(|(k, _)| k == key || (k.ends_with("[]") && &k[..k.len() - 2] == key))
         .map(|(_, v)| v.as_str())
         .collect()
+}
+
+/// `template[name]=value` parameters for `template()`, the last value of each name, in the
+/// order names first appear (graphite-web strips `template[` and the last character).
+fn templates(p: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in p {
+        let Some(rest) = k.strip_prefix("template[") else {
+            continue;
+        };
+        let mut name = rest.chars();
+        name.next_back();
+        let name = name.as_str();
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = v.clone(),
+            None => out.push((name.to_string(), v.clone())),
+        }
+    }
+    out
 }
 
 /// graphite-web's `renderViewJson` consolidation for `maxDataPoints`: each series whose
@@ -246,11 +265,13 @@ pub async fn render(
         ),
         None => None,
     };
+    let request = Request::with_templates(templates(&p));
     let store = s.metrics.clone();
     let now_s = now.div_euclid(1_000_000_000);
     let series = tokio::task::spawn_blocking(move || -> Result<Vec<TimeSeries>, EvalError> {
         let mut ctx = Context::new(&*store, from, until, now_s);
         ctx.x_files_factor = xff;
+        ctx.request = Some(&request);
         let mut out = Vec::new();
         for t in targets {
             out.extend(ctx.eval_target(&t)?);

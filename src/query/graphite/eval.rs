@@ -493,3 +493,64 @@ fn check_type(func: &str, param: &str, ty: ParamType, v: &Value) -> Result<(), E
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+    use crate::query::graphite::functions::tests::{ctx_none, eval, names, vals};
+
+    // expected answers: graphite-web's evaluator on the same data
+    #[test]
+    fn template_substitutes_keyword_and_positional_values() {
+        assert_eq!(names(&eval("template(a.$x, x='y')")), ["a.y"]);
+        assert_eq!(names(&eval("template(a.$1, 'y')")), ["a.y"]);
+        let out = eval("template(scale(a.$1, $2), 'y', 3)");
+        assert_eq!(names(&out), ["scale(a.y,3)"]);
+        assert_eq!(vals(&out[0])[0], Some(30.0));
+        assert_eq!(
+            names(&eval("template(a.$x, x='y')|scale(2)")),
+            ["scale(a.y,2)"]
+        );
+        let out = eval("sumSeries(template(a.$x, x='y'), a.x)");
+        assert_eq!(names(&out), ["sumSeries(a.y,a.x)"]);
+        assert_eq!(names(&eval("template(a.$x$y, x='', y='y')")), ["a.y"]);
+        // `$1` is replaced before `$10`, as graphite-web iterates its values
+        let t = "template(a.$1$10, 'x', '2','3','4','5','6','7','8','9','y')";
+        assert!(eval(t).is_empty());
+        assert!(eval("template(a.$n, n=1.5)").is_empty());
+    }
+
+    #[test]
+    fn template_url_values_override_and_numbers_become_floats() {
+        let req = Request::with_templates(vec![
+            ("x".into(), "x".into()),
+            ("f".into(), "2".into()),
+        ]);
+        let mut ctx = ctx_none();
+        ctx.request = Some(&req);
+        let out = ctx.eval_target("template(a.$x, x='y')").unwrap();
+        assert_eq!(names(&out), ["a.x"]);
+        let out = ctx.eval_target("template(sumSeries(a.$x),x='none')").unwrap();
+        assert_eq!(names(&out), ["sumSeries(a.x)"]);
+        let out = ctx.eval_target("template(scale(a.y, $f))").unwrap();
+        assert_eq!(names(&out), ["scale(a.y,2)"]);
+        assert_eq!(vals(&out[0])[0], Some(20.0));
+    }
+
+    #[test]
+    fn template_with_other_arguments_is_refused() {
+        for t in ["template(a.b, x=y)", "template(a.$x, 1, x='y')"] {
+            let e = ctx_none().eval_target(t).unwrap_err();
+            assert!(e.is_client_error());
+            assert!(e.to_string().contains("invalid template() syntax"), "{e}");
+        }
+    }
+
+    #[test]
+    fn template_refetches_see_the_substituted_path() {
+        // graphite-web loses the values when movingAverage fetches again; telltale keeps them
+        let out = eval("template(movingAverage(t.$n, 2), n='shift')");
+        assert_eq!(names(&out), ["movingAverage(t.shift,2)"]);
+        assert_eq!(vals(&out[0])[0], Some(8.5));
+    }
+}

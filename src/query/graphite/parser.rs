@@ -653,6 +653,29 @@ mod tests {
         assert_eq!(parse("a.{x.y,z}"), Ok(Expr::Path("a".into())));
     }
 
+    #[test]
+    fn templates_take_only_literal_values() {
+        let e = parse("template(a.$x.c, x='b')").unwrap();
+        let Expr::Template(t) = e else {
+            panic!("not a template: {e:?}")
+        };
+        assert_eq!(*t.inner, Expr::Path("a.$x.c".into()));
+        assert_eq!(t.kwargs, vec![("x".to_string(), Expr::Str("b".into()))]);
+        let e = parse("template( sumSeries(a.$1) , 2, 'z') | scale(2)").unwrap();
+        let c = call(&e);
+        assert_eq!(c.name, "scale");
+        let Expr::Template(t) = &c.args[0] else {
+            panic!("not a template: {:?}", c.args[0])
+        };
+        assert_eq!(t.args, [Expr::Int(2), Expr::Str("z".into())]);
+        assert_eq!(t.raw, "template( sumSeries(a.$1) , 2, 'z')");
+        // anything else is an ordinary call, which the evaluator refuses
+        for bad in ["template(a.b, x=c.d)", "template(a.b, 1, x=2)", "template(a.b, true)"] {
+            assert_eq!(call(&parse(bad).unwrap()).name, "template", "{bad}");
+        }
+        assert_eq!(parse("templates.x"), Ok(Expr::Path("templates.x".into())));
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,60}") {
