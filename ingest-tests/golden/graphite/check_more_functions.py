@@ -62,3 +62,11 @@ print('# holtWintersConfidenceArea'); show(call(F.holtWintersConfidenceArea, 't.
 print('# smartSummarize'); show(F.smartSummarize(ctx(), [ay()], '20s'))
 show(call(F.smartSummarize, 't.shift', '30s', 'sum', 'minutes'))
 show(call(F.smartSummarize, 't.shift', '30s', 'max', True))
+print('# asPercent nodes')
+cw = lambda: mk('c.wrap', 100, 10, [250, 254, 3, 10], 'c.wrap')
+gg = lambda: mk('g.gaps', 100, 10, [1, None, None, 4, None], 'g.gaps')
+show(F.asPercent(ctx(), [ax(), ay()], None, 0))
+show(F.asPercent(ctx(), [ax(), cw()], [ay()], 0))
+show(F.asPercent(ctx(), [ax()], [ay(), gg()], 0))
+try: show(F.asPercent(ctx(), [ax(), ay()], [ay(), gg()], 1))
+except UnboundLocalError as e: print('500:', e)  # telltale answers with the series' own range

@@ -522,15 +522,14 @@ mod tests {
 
     #[test]
     fn template_url_values_override_and_numbers_become_floats() {
-        let req = Request::with_templates(vec![
-            ("x".into(), "x".into()),
-            ("f".into(), "2".into()),
-        ]);
+        let req = Request::with_templates(vec![("x".into(), "x".into()), ("f".into(), "2".into())]);
         let mut ctx = ctx_none();
         ctx.request = Some(&req);
         let out = ctx.eval_target("template(a.$x, x='y')").unwrap();
         assert_eq!(names(&out), ["a.x"]);
-        let out = ctx.eval_target("template(sumSeries(a.$x),x='none')").unwrap();
+        let out = ctx
+            .eval_target("template(sumSeries(a.$x),x='none')")
+            .unwrap();
         assert_eq!(names(&out), ["sumSeries(a.x)"]);
         let out = ctx.eval_target("template(scale(a.y, $f))").unwrap();
         assert_eq!(names(&out), ["scale(a.y,2)"]);

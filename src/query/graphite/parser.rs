@@ -670,7 +670,11 @@ mod tests {
         assert_eq!(t.args, [Expr::Int(2), Expr::Str("z".into())]);
         assert_eq!(t.raw, "template( sumSeries(a.$1) , 2, 'z')");
         // anything else is an ordinary call, which the evaluator refuses
-        for bad in ["template(a.b, x=c.d)", "template(a.b, 1, x=2)", "template(a.b, true)"] {
+        for bad in [
+            "template(a.b, x=c.d)",
+            "template(a.b, 1, x=2)",
+            "template(a.b, true)",
+        ] {
             assert_eq!(call(&parse(bad).unwrap()).name, "template", "{bad}");
         }
         assert_eq!(parse("templates.x"), Ok(Expr::Path("templates.x".into())));
