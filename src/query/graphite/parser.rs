@@ -687,6 +687,11 @@ mod tests {
         }
 
         #[test]
+        fn never_panics_inside_templates(s in "[a-z0-9(){},.'\"\\\\|=$ -]{0,40}") {
+            let _ = parse(&format!("template({s}"));
+        }
+
+        #[test]
         fn never_panics_on_grammar_characters(s in "[a-z0-9(){},.'\"\\\\|=*; -]{0,60}") {
             let _ = parse(&s);
         }
