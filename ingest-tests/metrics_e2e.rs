@@ -261,6 +261,32 @@ fn issue5_render_evaluates_graphite_functions_over_carbon_points() {
         "{r}"
     );
 
+    // functions that fetch again over another range line up with the plain fetch
+    let times = |r: &Value| -> Vec<i64> {
+        r[0]["datapoints"]
+            .as_array()
+            .expect("points")
+            .iter()
+            .filter_map(|p| p[1].as_i64())
+            .collect()
+    };
+    let plain = s.render(&format!("target=srv.web1.load&{range}"));
+    let hw = s.render(&format!(
+        "target=holtWintersForecast(srv.web1.load,'1h','20s')&{range}"
+    ));
+    assert_eq!(
+        hw[0]["target"], "holtWintersForecast(srv.web1.load)",
+        "{hw}"
+    );
+    assert_eq!(times(&hw), times(&plain), "{hw}");
+    let lr = s.render(&format!("target=linearRegression(srv.web1.load)&{range}"));
+    let at = value_at(
+        &lr,
+        &format!("linearRegression(srv.web1.load, {}, {})", t - 10, t + 40),
+        t + 40,
+    );
+    assert!(at.is_some_and(|v| (v - 5.0).abs() < 1e-9), "{lr}");
+
     let (st, body) = s.get("/render?target=noSuchFunction(srv.*.load)");
     assert_eq!(st, 400);
     assert!(String::from_utf8_lossy(&body).contains("unknown function noSuchFunction"));
