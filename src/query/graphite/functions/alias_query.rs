@@ -41,6 +41,9 @@ pub static DEF: FunctionDef = FunctionDef {
     },
 };
 
+/// Largest width or precision `percent_format` accepts.
+const MAX_FIELD: usize = 999;
+
 /// Python's `fmt % value` for one float value: `%d %i %u %f %F %e %E %g %G %s %r %%` with
 /// flags, width and precision. Anything else (`%x` of a float too) is an error, as in Python.
 pub fn percent_format(fmt: &str, value: f64) -> Result<String, String> {
@@ -70,9 +73,17 @@ pub fn percent_format(fmt: &str, value: f64) -> Result<String, String> {
                 p.push(d);
                 chars.next();
             }
-            precision = Some(p.parse().unwrap_or(0));
+            precision = Some(if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            });
         }
         let conv = chars.next().ok_or("incomplete format")?;
+        // a name is short; a hostile width or precision must not allocate gigabytes
+        if width.len() > 3 || precision.is_some_and(|p| p > MAX_FIELD) {
+            return Err(format!("width and precision are limited to {MAX_FIELD}"));
+        }
         if conv == '%' {
             out.push('%');
             continue;
@@ -231,5 +242,12 @@ mod tests {
         assert!(percent_format("%x", 1.0).is_err());
         assert!(percent_format("none", 1.0).is_err());
         assert!(percent_format("%d %d", 1.0).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn percent_format_never_panics(fmt in "[%a-z0-9.+ #-]{0,12}", v in proptest::num::f64::ANY) {
+            let _ = percent_format(&fmt, v);
+        }
     }
 }
