@@ -1,7 +1,10 @@
 //! `asPercent(seriesList, total=None, *nodes)`: each series as a percentage of a total: the
 //! sum of the list (no total), one total series, a matching list of totals (paired by sorted
-//! name), or a number. The `nodes` form (grouping by node) is not implemented yet.
+//! name), or a number. With `nodes`, series and totals are matched by the key those nodes (or
+//! tags) give: a group's total is its one total series, or the sum of several (or of the group
+//! itself when no total is given); a key on one side only gives a `MISSING` series of nulls.
 
+use super::alias_by_node::agg_key;
 use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, rows};
 use crate::query::graphite::eval::Value;
 use crate::query::graphite::series::{TimeSeries, format_py_float};
@@ -16,10 +19,16 @@ pub static DEF: FunctionDef = FunctionDef {
         Param::new("nodes", ParamType::NodeOrTag).multiple(),
     ],
     run: |ctx, args| {
-        if !args.values_from(2).is_empty() {
-            return Err(args.bad("the nodes form is not supported yet"));
-        }
         let xff_v = ctx.x_files_factor.unwrap_or(0.0);
+        let nodes = args.values_from(2);
+        if !nodes.is_empty() {
+            let total = match args.get(1) {
+                None => None,
+                Some(Value::Series(t)) => Some(t.clone()),
+                Some(_) => return Err(args.bad("total must be None or a seriesList")),
+            };
+            return by_nodes(args.series(0), total, &nodes, xff_v).map_err(|m| args.bad(m));
+        }
         let total = args.get(1).cloned();
         let list = args.series(0);
         // graphite-web normalizes the list first; an empty one answers nothing
@@ -115,6 +124,114 @@ pub static DEF: FunctionDef = FunctionDef {
     },
 };
 
+/// `(key, members)` in first-seen key order.
+fn group(list: Vec<TimeSeries>, nodes: &[Value]) -> Vec<(String, Vec<TimeSeries>)> {
+    let mut groups: Vec<(String, Vec<TimeSeries>)> = Vec::new();
+    for s in list {
+        let k = agg_key(&s, nodes);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(s),
+            None => groups.push((k, vec![s])),
+        }
+    }
+    groups
+}
+
+/// One series of a group as is, several summed (graphite-web's `safeSum` per row).
+fn total_of(mut members: Vec<TimeSeries>, xff: f64) -> Option<TimeSeries> {
+    if members.len() == 1 {
+        return members.pop();
+    }
+    let name = format!("sumSeries({})", format_path_expressions(&members));
+    let (members, start, end, step) = normalize(vec![members])?;
+    let values = rows(&members)
+        .iter()
+        .map(|r| {
+            let v: Vec<f64> = r.iter().flatten().copied().collect();
+            (!v.is_empty()).then(|| v.iter().sum())
+        })
+        .collect();
+    let mut t = TimeSeries::new(name, start, end, step, values);
+    t.x_files_factor = xff;
+    Some(t)
+}
+
+/// graphite-web's `asPercent(seriesList, total, *nodes)`: series and totals matched by key.
+fn by_nodes(
+    list: Vec<TimeSeries>,
+    total: Option<Vec<TimeSeries>>,
+    nodes: &[Value],
+    xff: f64,
+) -> Result<Vec<TimeSeries>, String> {
+    let groups = group(list, nodes);
+    let mut keys: Vec<String> = groups.iter().map(|(k, _)| k.clone()).collect();
+    let mut totals: Vec<(String, TimeSeries)> = Vec::new();
+    match total {
+        None => {
+            for (k, members) in &groups {
+                if let Some(t) = total_of(members.clone(), xff) {
+                    totals.push((k.clone(), t));
+                }
+            }
+        }
+        Some(t) => {
+            for (k, members) in group(t, nodes) {
+                if !keys.contains(&k) {
+                    keys.push(k.clone());
+                }
+                if let Some(t) = total_of(members, xff) {
+                    totals.push((k, t));
+                }
+            }
+        }
+    }
+    let missing = |name: String, like: &TimeSeries| {
+        let mut s = TimeSeries::new(
+            name,
+            like.start,
+            like.end,
+            like.step,
+            vec![None; like.points().len()],
+        );
+        s.x_files_factor = xff;
+        s
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        let t = totals.iter().find(|(k, _)| *k == key).map(|(_, t)| t);
+        let Some((_, members)) = groups.iter().find(|(k, _)| *k == key) else {
+            if let Some(t) = t {
+                out.push(missing(format!("asPercent(MISSING,{})", t.name), t));
+            }
+            continue;
+        };
+        for s1 in members {
+            let Some(t) = t else {
+                out.push(missing(format!("asPercent({},MISSING)", s1.name), s1));
+                continue;
+            };
+            let name = format!("asPercent({},{})", s1.name, t.name);
+            let Some((pair, start, end, step)) = normalize(vec![vec![s1.clone(), t.clone()]])
+            else {
+                continue;
+            };
+            let values = rows(&pair)
+                .iter()
+                .map(
+                    |r| match (r.first().copied().flatten(), r.get(1).copied().flatten()) {
+                        (Some(a), Some(b)) if b != 0.0 => Some(a / b * 100.0),
+                        _ => None,
+                    },
+                )
+                .collect();
+            let mut s = TimeSeries::new(name, start, end, step, values);
+            s.x_files_factor = xff;
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::query::graphite::functions::tests::{eval, names, vals};
@@ -139,5 +256,26 @@ mod tests {
         assert_eq!(vals(&out[0])[3], Some(10.0));
         let out = eval("asPercent(a.*, a.y)");
         assert_eq!(names(&out), ["asPercent(a.x,a.y)", "asPercent(a.y,a.y)"]);
+    }
+
+    #[test]
+    fn nodes_form_matches_series_and_totals_by_key() {
+        // a.x = 1, None, 3, 4 ; a.y = 10, 20, 30, 40
+        let out = eval("asPercent(a.*, a.y, 0)");
+        assert_eq!(names(&out), ["asPercent(a.x,a.y)", "asPercent(a.y,a.y)"]);
+        assert_eq!(vals(&out[0]), [Some(10.0), None, Some(10.0), Some(10.0)]);
+        // no total: each group's own sum; a one-series group is its own total
+        let out = eval("asPercent(a.*, None, 1)");
+        assert_eq!(names(&out), ["asPercent(a.x,a.x)", "asPercent(a.y,a.y)"]);
+        assert_eq!(vals(&out[1]), [Some(100.0); 4]);
+        let out = eval("asPercent(a.*, None, 0)");
+        assert_eq!(names(&out)[0], "asPercent(a.x,sumSeries(a.*))");
+        // keys on one side only
+        let out = eval("asPercent(a.x, a.y, 1)");
+        assert_eq!(
+            names(&out),
+            ["asPercent(a.x,MISSING)", "asPercent(MISSING,a.y)"]
+        );
+        assert_eq!(vals(&out[0]), [None; 4]);
     }
 }

@@ -64,9 +64,11 @@ mod scale_to_seconds;
 mod series_lists;
 mod set_x_files_factor;
 mod sigmoid;
+mod sin_function;
 mod sort_by;
 mod sort_by_name;
 mod square_root;
+mod stdev;
 mod style;
 mod substr;
 mod summarize;
@@ -359,6 +361,9 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("xFilesFactor", &set_x_files_factor::DEF),
     ("identity", &time_function::IDENTITY),
     ("powSeries", &pow_series::DEF),
+    ("sin", &sin_function::DEF),
+    ("sinFunction", &sin_function::DEF),
+    ("stdev", &stdev::DEF),
     ("time", &time_function::TIME),
     ("timeFunction", &time_function::TIME),
     ("useSeriesAbove", &use_series_above::DEF),
@@ -483,6 +488,8 @@ pub static GRAPHITE_WEB_FUNCTIONS: &[&str] = &[
     "percentileOfSeries",
     "pow",
     "powSeries",
+    "randomWalk",
+    "randomWalkFunction",
     "rangeOfSeries",
     "reduce",
     "reduceSeries",
@@ -499,6 +506,8 @@ pub static GRAPHITE_WEB_FUNCTIONS: &[&str] = &[
     "seriesByTag",
     "setXFilesFactor",
     "sigmoid",
+    "sin",
+    "sinFunction",
     "smartSummarize",
     "sortBy",
     "sortByMaxima",
