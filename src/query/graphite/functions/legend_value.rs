@@ -52,6 +52,9 @@ pub static DEF: FunctionDef = FunctionDef {
                     continue;
                 }
                 let text = match f {
+                    // graphite-web's count is a Python int: `52`, not `52.0`
+                    Some(f) if t == "count" => f(&s.points())
+                        .map_or("None".to_string(), |v| format!("{}", v as i64)),
                     Some(f) => f(&s.points()).map_or("None".to_string(), format_py_float),
                     None => "(?)".to_string(),
                 };
@@ -99,6 +102,10 @@ mod tests {
         assert_eq!(
             names(&eval("legendValue(a.y, 'avg', 'last', 'nope')")),
             ["a.y (avg: 25.0) (last: 40.0) (nope: (?))"]
+        );
+        assert_eq!(
+            names(&eval("legendValue(a.x, 'count', 'sum')")),
+            ["a.x (count: 3) (sum: 8.0)"]
         );
     }
 
