@@ -130,7 +130,7 @@ fn time_of_day_reference(reference: &str, now_ns: i64) -> Option<i64> {
     ];
     const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     let date = |y: i64, m: i64, d: i64| -> Option<i64> {
-        ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+        ((1..=9999).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
             .then(|| days_from_civil(y, m, d))
     };
     let days = match rest {
@@ -625,6 +625,16 @@ mod tests {
             "-1é",
             "-1h-",
             "--1h",
+            "1/1/99999999999999999",
+            "1/1/9223372036854775807",
+            "12/31/-9223372036854775808",
+            "1:",
+            "12:3",
+            "99pm",
+            "jan",
+            "jan99",
+            "sat,",
+            "noon_",
         ] {
             let _ = parse_time(s, NOW);
         }

@@ -53,8 +53,9 @@ pub static DEF: FunctionDef = FunctionDef {
                 }
                 let text = match f {
                     // graphite-web's count is a Python int: `52`, not `52.0`
-                    Some(f) if t == "count" => f(&s.points())
-                        .map_or("None".to_string(), |v| format!("{}", v as i64)),
+                    Some(f) if t == "count" => {
+                        f(&s.points()).map_or("None".to_string(), |v| format!("{}", v as i64))
+                    }
                     Some(f) => f(&s.points()).map_or("None".to_string(), format_py_float),
                     None => "(?)".to_string(),
                 };
