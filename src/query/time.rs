@@ -69,8 +69,8 @@ pub fn parse_time(s: &str, now_ns: i64) -> Result<i64, TimeError> {
     let base = match reference {
         "" | "now" => now_ns,
         "today" | "midnight" => midnight(now_ns),
-        "yesterday" => midnight(now_ns) - 86_400 * NS_PER_SEC,
-        "tomorrow" => midnight(now_ns) + 86_400 * NS_PER_SEC,
+        "yesterday" => midnight(now_ns).saturating_sub(86_400 * NS_PER_SEC),
+        "tomorrow" => midnight(now_ns).saturating_add(86_400 * NS_PER_SEC),
         other => time_of_day_reference(other, now_ns)
             .ok_or_else(|| TimeError::Unrecognized(t.to_string()))?,
     };
@@ -184,7 +184,8 @@ fn truncate(s: &str) -> String {
 /// UTC midnight of the day containing `ns`.
 fn midnight(ns: i64) -> i64 {
     let day = 86_400 * NS_PER_SEC;
-    ns.div_euclid(day) * day
+    // saturating: a `now` near i64::MIN (an absurd `now=`) must not overflow
+    ns.saturating_sub(ns.rem_euclid(day))
 }
 
 /// All digits: `YYYYMMDD` when it reads as a plausible date (graphite's own rule), else epoch
@@ -637,6 +638,21 @@ mod tests {
             "noon_",
         ] {
             let _ = parse_time(s, NOW);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text, and text shaped like graphite-web's references, parses or errs, never
+        /// panics (overflowing dates and offsets included).
+        #[test]
+        fn any_reference_parses_or_errs(
+            s in "\\PC{0,40}",
+            r in "([0-9]{1,3}:[0-9]{0,3}|[0-9]{1,3}[ap]m|noon|teatime)?[ _,]?(yesterday|today|monday|jan[0-9]{0,3}|[0-9]{1,2}/[0-9]{1,2}/-?[0-9]{1,22}|[0-9]{8})?([+-][0-9]{1,20}(s|min|h|d|w|mon|y))?",
+        ) {
+            let _ = parse_time(&s, NOW);
+            let _ = parse_time(&r, NOW);
+            let _ = parse_time(&r, i64::MAX);
+            let _ = parse_time(&r, i64::MIN);
         }
     }
 }
