@@ -32,6 +32,32 @@ SCHEMAS = [
 ]
 
 
+# graphite events (POST /events/): (when, what, tags, data); tags are unique to this suite
+EVENTS = [
+    (NOW - 550, "deploy web", ["ggdeploy", "ggweb"], "v1.2.3"),
+    (NOW - 430, "deploy db", ["ggdeploy"], ""),
+    (NOW - 430, "deploy db again", ["ggdeploy", "ggdb"], "retry"),
+    (NOW - 125, "alert", ["ggalert"], "cpu high"),
+    (NOW - 7200, "old deploy", ["ggdeploy"], ""),
+]
+
+# /tags queries recorded into tags.jsonl, each restricted to this suite's series
+TAG_QUERIES = [
+    "/tags/findSeries?expr=name%3D~%5Egg%28cpu%7Cmem%29%24&expr=dc%3Dams",
+    "/tags/findSeries?expr=name%3Dggcpu&expr=host%21%3Dweb1",
+    "/tags/findSeries?expr=name%3Dggmem&expr=env%3D~%5Ed",
+    "/tags/findSeries?expr=name%3Dggdisk.used",
+    "/tags/findSeries?expr=name%3Dggcpu&expr=host%3Dnope",
+    "/tags/autoComplete/tags?expr=name%3Dggcpu",
+    "/tags/autoComplete/tags?expr=name%3Dggcpu&tagPrefix=h",
+    "/tags/autoComplete/tags?expr=name%3D~%5Egg&limit=2",
+    "/tags/autoComplete/values?expr=name%3Dggcpu&tag=host",
+    "/tags/autoComplete/values?expr=name%3Dggcpu&tag=host&valuePrefix=web&limit=2",
+    "/tags/autoComplete/values?expr=name%3D~%5Egg&tag=dc",
+    "/tags/autoComplete/values?expr=name%3D~%5Egg&tag=name",
+]
+
+
 def schema_of(name):
     import re
     for _, pat, arch in SCHEMAS:

@@ -10,6 +10,8 @@
    noCache=1 so graphite-web never answers from its cache) and writes fixtures.jsonl: one
    object per expression, {"query", "status", "body"} (for 200 the body as graphite-web wrote
    it, else its error message or, for a 500, the exception its log shows).
+3. Posts G.EVENTS to /events/ (once) and records each of G.TAG_QUERIES into tags.jsonl
+   ({"path", "status", "body"}).
 
 Start the peer first: /work/shared/peers/graphite/start.sh (graphite-web on 127.0.0.1:28080).
 
@@ -77,6 +79,22 @@ def load():
             with urllib.request.urlopen(WEB + "/tags/tagSeries", body) as r:
                 canon = json.loads(r.read())
             assert canon == name, (canon, name)
+    load_events()
+
+
+def load_events():
+    """Posts each of G.EVENTS unless graphite-web already holds it (events cannot be deleted
+    over HTTP, so re-running must not add them twice)."""
+    for when, what, tags, data in G.EVENTS:
+        q = urllib.parse.urlencode({"tags": tags[0], "from": when, "until": when + 1})
+        with urllib.request.urlopen(f"{WEB}/events/get_data?{q}") as r:
+            have = json.loads(r.read())
+        if any(e.get("what") == what for e in have):
+            continue
+        body = json.dumps({"what": what, "tags": tags, "when": when, "data": data}).encode()
+        req = urllib.request.Request(WEB + "/events/", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 200, r.status
 
 
 def expressions():
@@ -125,6 +143,17 @@ def record():
             f.write('{"query":%s,"status":%d,"body":%s}\n' % (json.dumps(o["query"]), o["status"], o["body"]))
     ok = sum(1 for o in out if o["status"] == 200)
     print(f"{len(out)} expressions recorded, {ok} answered 200")
+    with open(os.path.join(HERE, "tags.jsonl"), "w") as f:
+        for path in G.TAG_QUERIES:
+            try:
+                with urllib.request.urlopen(WEB + path, timeout=60) as r:
+                    status, text = r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                status, text = e.code, json.dumps(e.read().decode(errors="replace")[-300:])
+            if status == 200:
+                json.loads(text)
+            f.write('{"path":%s,"status":%d,"body":%s}\n' % (json.dumps(path), status, text))
+    print(f"{len(G.TAG_QUERIES)} tag queries recorded")
 
 
 if __name__ == "__main__":
