@@ -55,6 +55,7 @@ mod per_second;
 mod percentile;
 mod pow;
 mod pow_series;
+mod random_walk;
 mod remove_empty_series;
 mod remove_percentile;
 mod remove_value;
@@ -361,6 +362,8 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ("xFilesFactor", &set_x_files_factor::DEF),
     ("identity", &time_function::IDENTITY),
     ("powSeries", &pow_series::DEF),
+    ("randomWalk", &random_walk::DEF),
+    ("randomWalkFunction", &random_walk::DEF),
     ("sin", &sin_function::DEF),
     ("sinFunction", &sin_function::DEF),
     ("stdev", &stdev::DEF),
