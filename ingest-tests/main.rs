@@ -3,6 +3,7 @@
 
 mod archive_e2e;
 mod durability;
+mod graphite_golden;
 mod harness;
 mod loghub;
 mod metrics_e2e;

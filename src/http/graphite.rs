@@ -104,6 +104,17 @@ pub fn apply_max_data_points(series: &mut [TimeSeries], max: usize) {
     }
 }
 
+/// graphite-web renders `min(from, until)` to `max(from, until)`: a reversed range is swapped,
+/// an empty one is refused.
+fn ordered_range(from: i64, until: i64) -> Result<(i64, i64), ApiError> {
+    if from == until {
+        return Err(ApiError::BadRequest(
+            "'from' and 'until' must differ".to_string(),
+        ));
+    }
+    Ok((from.min(until), from.max(until)))
+}
+
 /// `(value, timestamp)` pairs as graphite-web's `datapoints()`: consolidated values zipped
 /// with `range(start, end + 1, step * valuesPerPoint)`.
 fn datapoints(s: &TimeSeries) -> Vec<(Option<f64>, i64)> {
@@ -235,13 +246,7 @@ pub async fn render(
             .map(|ns| ns.div_euclid(1_000_000_000))
             .map_err(|e| ApiError::BadRequest(format!("invalid '{key}': {e}")))
     };
-    let from = time("from", "-24h")?;
-    let until = time("until", "now")?;
-    if from >= until {
-        return Err(ApiError::BadRequest(
-            "'from' must be before 'until'".to_string(),
-        ));
-    }
+    let (from, until) = ordered_range(time("from", "-24h")?, time("until", "now")?)?;
     let targets: Vec<String> = all(&p, "target")
         .into_iter()
         .filter(|t| !t.trim().is_empty())
@@ -504,6 +509,13 @@ mod tests {
             10,
             (1..=10).map(|i| Some(f64::from(i))).collect(),
         )
+    }
+
+    #[test]
+    fn reversed_range_is_swapped_and_empty_range_refused() {
+        assert_eq!(ordered_range(200, 100).ok(), Some((100, 200)));
+        assert_eq!(ordered_range(100, 200).ok(), Some((100, 200)));
+        assert!(ordered_range(100, 100).is_err());
     }
 
     #[test]

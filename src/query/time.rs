@@ -69,9 +69,10 @@ pub fn parse_time(s: &str, now_ns: i64) -> Result<i64, TimeError> {
     let base = match reference {
         "" | "now" => now_ns,
         "today" | "midnight" => midnight(now_ns),
-        "yesterday" => midnight(now_ns) - 86_400 * NS_PER_SEC,
-        "tomorrow" => midnight(now_ns) + 86_400 * NS_PER_SEC,
-        _ => return Err(TimeError::Unrecognized(t.to_string())),
+        "yesterday" => midnight(now_ns).saturating_sub(86_400 * NS_PER_SEC),
+        "tomorrow" => midnight(now_ns).saturating_add(86_400 * NS_PER_SEC),
+        other => time_of_day_reference(other, now_ns)
+            .ok_or_else(|| TimeError::Unrecognized(t.to_string()))?,
     };
     if offset.is_empty() {
         return Ok(base);
@@ -79,6 +80,96 @@ pub fn parse_time(s: &str, now_ns: i64) -> Result<i64, TimeError> {
     let delta = parse_offset(offset, t)?;
     base.checked_add(delta)
         .ok_or_else(|| TimeError::OutOfRange(t.to_string()))
+}
+
+/// graphite-web's `parseTimeReference` beyond the plain words: an optional time of day
+/// (`HH:MM`, `9am`, `5pm`, `noon`, `midnight`, `teatime`), then a day (`yesterday`, `today`,
+/// `tomorrow`, `YYYYMMDD`, `MM/DD/YY[YY]`, a month name and day such as `jan15`, a weekday
+/// such as `monday` for the latest one, or nothing for today). Spaces, `_` and `,` are
+/// ignored, as graphite-web does (`noon yesterday`, `6pm_today`). UTC.
+fn time_of_day_reference(reference: &str, now_ns: i64) -> Option<i64> {
+    let r: String = reference
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | ','))
+        .collect();
+    let mut rest = r.as_str();
+    let (mut hour, mut minute) = (0i64, 0i64);
+    let small = |s: &str| -> Option<i64> { s.parse::<i64>().ok().filter(|n| (0..100).contains(n)) };
+    if let Some(i) = rest.find(':').filter(|i| (1..3).contains(i)) {
+        hour = small(&rest[..i])?;
+        minute = small(rest.get(i + 1..i + 3)?)?;
+        rest = &rest[i + 3..];
+        if let Some(r) = rest.strip_prefix("am") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("pm") {
+            hour = (hour + 12) % 24;
+            rest = r;
+        }
+    }
+    if let Some(i) = rest.find("am").filter(|i| (1..3).contains(i)) {
+        hour = small(&rest[..i])?;
+        rest = &rest[i + 2..];
+    }
+    if let Some(i) = rest.find("pm").filter(|i| (1..3).contains(i)) {
+        hour = (small(&rest[..i])? + 12) % 24;
+        rest = &rest[i + 2..];
+    }
+    for (word, h) in [("noon", 12), ("midnight", 0), ("teatime", 16)] {
+        if let Some(r) = rest.strip_prefix(word) {
+            (hour, minute, rest) = (h, 0, r);
+            break;
+        }
+    }
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let day = 86_400i64;
+    let today = now_ns.div_euclid(day * NS_PER_SEC);
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let date = |y: i64, m: i64, d: i64| -> Option<i64> {
+        ((1..=9999).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+            .then(|| days_from_civil(y, m, d))
+    };
+    let days = match rest {
+        "" | "today" => today,
+        "yesterday" => today - 1,
+        "tomorrow" => today + 1,
+        r if r.len() == 8 && all_digits(r) => date(num(&r[..4]), num(&r[4..6]), num(&r[6..]))?,
+        r if r.matches('/').count() == 2 => {
+            let mut it = r.split('/').map(|p| p.parse::<i64>().ok());
+            let (m, d, mut y) = (it.next()??, it.next()??, it.next()??);
+            if y < 1900 {
+                y += 1900;
+            }
+            if y < 1970 {
+                y += 100;
+            }
+            date(y, m, d)?
+        }
+        r if r.get(..3).is_some_and(|p| MONTHS.contains(&p)) => {
+            let digits: String = r
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .take(2)
+                .collect();
+            let d: i64 = digits.chars().rev().collect::<String>().parse().ok()?;
+            let m = MONTHS.iter().position(|p| Some(*p) == r.get(..3))? as i64 + 1;
+            let (y, ..) = crate::model::time::civil_from_days(today);
+            date(y, m, d)?
+        }
+        r if r.get(..3).is_some_and(|p| WEEKDAYS.contains(&p)) => {
+            // 1970-01-01 was a Thursday; the latest such weekday, today included
+            let now_wd = (today + 4).rem_euclid(7);
+            let want = WEEKDAYS.iter().position(|p| Some(*p) == r.get(..3))? as i64;
+            today - (now_wd - want).rem_euclid(7)
+        }
+        _ => return None,
+    };
+    (days * day + hour * 3600 + minute * 60).checked_mul(NS_PER_SEC)
 }
 
 fn truncate(s: &str) -> String {
@@ -93,7 +184,8 @@ fn truncate(s: &str) -> String {
 /// UTC midnight of the day containing `ns`.
 fn midnight(ns: i64) -> i64 {
     let day = 86_400 * NS_PER_SEC;
-    ns.div_euclid(day) * day
+    // saturating: a `now` near i64::MIN (an absurd `now=`) must not overflow
+    ns.saturating_sub(ns.rem_euclid(day))
 }
 
 /// All digits: `YYYYMMDD` when it reads as a plausible date (graphite's own rule), else epoch
@@ -365,6 +457,30 @@ mod tests {
     }
 
     #[test]
+    fn graphite_time_of_day_and_day_references() {
+        // NOW is 2026-11-24 16:00 UTC, a Tuesday
+        let midnight = NOW - 16 * H;
+        assert_eq!(parse_time("noon yesterday", NOW), Ok(midnight - 12 * H));
+        assert_eq!(parse_time("noon", NOW), Ok(midnight + 12 * H));
+        assert_eq!(parse_time("6pm_today", NOW), Ok(midnight + 18 * H));
+        assert_eq!(parse_time("9am tomorrow", NOW), Ok(midnight + 33 * H));
+        assert_eq!(parse_time("teatime", NOW), Ok(NOW));
+        assert_eq!(parse_time("midnight yesterday", NOW), Ok(midnight - 24 * H));
+        assert_eq!(
+            parse_time("3:30pm 20261123", NOW),
+            Ok(midnight - 24 * H + 15 * H + 1800 * NS_PER_SEC)
+        );
+        assert_eq!(parse_time("11/20/26", NOW), Ok(midnight - 4 * 24 * H));
+        assert_eq!(parse_time("nov20", NOW), Ok(midnight - 4 * 24 * H));
+        assert_eq!(parse_time("monday", NOW), Ok(midnight - 24 * H));
+        assert_eq!(parse_time("tuesday", NOW), Ok(midnight));
+        assert_eq!(parse_time("noon yesterday-1h", NOW), Ok(midnight - 13 * H));
+        assert!(parse_time("noon someday", NOW).is_err());
+        assert!(parse_time("25:00", NOW).is_err());
+        assert!(parse_time("feb31", NOW).is_err());
+    }
+
+    #[test]
     fn relative_offsets() {
         assert_eq!(parse_time("-1h", NOW), Ok(NOW - H));
         assert_eq!(parse_time("-30min", NOW), Ok(NOW - 30 * 60 * NS_PER_SEC));
@@ -510,8 +626,33 @@ mod tests {
             "-1é",
             "-1h-",
             "--1h",
+            "1/1/99999999999999999",
+            "1/1/9223372036854775807",
+            "12/31/-9223372036854775808",
+            "1:",
+            "12:3",
+            "99pm",
+            "jan",
+            "jan99",
+            "sat,",
+            "noon_",
         ] {
             let _ = parse_time(s, NOW);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text, and text shaped like graphite-web's references, parses or errs, never
+        /// panics (overflowing dates and offsets included).
+        #[test]
+        fn any_reference_parses_or_errs(
+            s in "\\PC{0,40}",
+            r in "([0-9]{1,3}:[0-9]{0,3}|[0-9]{1,3}[ap]m|noon|teatime)?[ _,]?(yesterday|today|monday|jan[0-9]{0,3}|[0-9]{1,2}/[0-9]{1,2}/-?[0-9]{1,22}|[0-9]{8})?([+-][0-9]{1,20}(s|min|h|d|w|mon|y))?",
+        ) {
+            let _ = parse_time(&s, NOW);
+            let _ = parse_time(&r, NOW);
+            let _ = parse_time(&r, i64::MAX);
+            let _ = parse_time(&r, i64::MIN);
         }
     }
 }

@@ -321,7 +321,13 @@ impl<'c> Args<'c> {
             }
         }
         for (k, v) in keyword {
-            match params.iter().position(|p| p.name == k) {
+            // graphite-web's schema and its Python signatures disagree on case in places
+            // (timeShift's `alignDst` is the keyword `alignDST`): an exact match first
+            let pos = params
+                .iter()
+                .position(|p| p.name == k)
+                .or_else(|| params.iter().position(|p| p.name.eq_ignore_ascii_case(&k)));
+            match pos {
                 Some(i) if slots[i].is_none() => slots[i] = Some(v),
                 _ => {
                     return Err(EvalError::bad(

@@ -1,7 +1,8 @@
 //! `cactiStyle(seriesList, system=None, units=None)`: names padded into columns with the
 //! current, maximum and minimum values (`%.2f`, with ` units` when given), as graphite-web
-//! lays them out. The `si`/`binary` unit systems are not implemented yet.
+//! lays them out; with `system` (`si` or `binary`) values are scaled to that unit system first.
 
+use super::legend_value::format_units;
 use super::{FunctionDef, Param, ParamType};
 
 pub static DEF: FunctionDef = FunctionDef {
@@ -14,13 +15,19 @@ pub static DEF: FunctionDef = FunctionDef {
         Param::new("units", ParamType::String),
     ],
     run: |_, args| {
-        if args.string(1).is_some_and(|s| !s.is_empty()) {
-            return Err(args.bad("unit systems (si, binary) are not supported yet"));
-        }
+        let system = args.string(1).filter(|s| !s.is_empty()).map(String::from);
         let units = args.string(2).filter(|u| !u.is_empty()).map(String::from);
-        let fmt = |x: f64| match &units {
-            Some(u) => format!("{x:.2} {u}"),
-            None => format!("{x:.2}"),
+        let fmt = |x: f64| match (&system, &units) {
+            (Some(sys), Some(u)) => {
+                let (v, prefix) = format_units(x, sys);
+                format!("{v:.2} {prefix}{u}")
+            }
+            (Some(sys), None) => {
+                let (v, prefix) = format_units(x, sys);
+                format!("{v:.2}{prefix}")
+            }
+            (None, Some(u)) => format!("{x:.2} {u}"),
+            (None, None) => format!("{x:.2}"),
         };
         let mut list = args.series(0);
         if list.is_empty() {
@@ -75,6 +82,20 @@ mod tests {
             [
                 "a.x Current:4.00     Max:4.00     Min:1.00     ",
                 "a.y Current:40.00    Max:40.00    Min:10.00    "
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_systems() {
+        // graphite-web 1.1.8 on a.x = 1000, None, 3000, 4000 and a.y = 10240, ..., 40960
+        assert_eq!(
+            names(&eval(
+                "cactiStyle(group(scale(a.x, 1000), scale(a.y, 1024)), 'binary', 'B')"
+            )),
+            [
+                "scale(a.x,1000) Current:3.91 KiB     Max:3.91 KiB     Min:1000.00 B    ",
+                "scale(a.y,1024) Current:40.00 KiB    Max:40.00 KiB    Min:10.00 KiB    "
             ]
         );
     }

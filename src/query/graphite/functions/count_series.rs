@@ -10,6 +10,10 @@ pub static DEF: FunctionDef = FunctionDef {
     params: &[Param::new("seriesLists", ParamType::SeriesList).multiple()],
     run: |ctx, args| {
         let lists = args.series_lists(0);
+        // graphite-web: series lists that are all empty give no series (normalize raises)
+        if !lists.is_empty() && lists.iter().all(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
         let Some((series, start, end, step)) = normalize(lists) else {
             // graphite-web: constantLine(0), path expression countSeries()
             let step = ((ctx.until - ctx.from) as f64 / 2.0) as i64;
@@ -36,5 +40,11 @@ mod tests {
         let out = eval("countSeries(a.*)");
         assert_eq!(names(&out), ["countSeries(a.*)"]);
         assert_eq!(vals(&out[0]), [Some(2.0); 4]);
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_gives_no_series() {
+        assert!(eval("countSeries(nothing.*)").is_empty());
+        assert_eq!(names(&eval("countSeries()")), ["0.0"]);
     }
 }

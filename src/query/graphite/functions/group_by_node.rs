@@ -51,7 +51,17 @@ fn group(
     let list = args.series(0);
     let keyed: Vec<(String, TimeSeries)> =
         list.into_iter().map(|s| (agg_key(&s, nodes), s)).collect();
-    aggregate_groups(ctx, keyed, callback).map_err(|m| args.bad(m))
+    aggregate_groups(ctx, keyed, series_function(callback)).map_err(|m| args.bad(m))
+}
+
+/// graphite-web's groupByNode(s) and groupByTags call a callback that names a series function
+/// (`avg` is averageSeries's alias) rather than aggregate(), which would keep the name `avg`.
+pub fn series_function(callback: &str) -> &str {
+    if callback == "avg" {
+        "averageSeries"
+    } else {
+        callback
+    }
 }
 
 /// Groups `(key, series)` in first-seen key order, aggregates each group with `func` and names
@@ -95,6 +105,9 @@ mod tests {
         );
         let out = eval("groupByNode(a.*, 1)");
         assert_eq!(names(&out), ["x", "y"]);
+        let out = eval("groupByNodes(a.*, 'avg', 0)");
+        assert_eq!(out[0].tags["aggregatedBy"], "average");
+        assert_eq!(out[0].tags["name"], "averageSeries(a.*)");
         let out = eval("groupByNodes(a.*, 'max', 0)");
         assert_eq!(
             vals(&out[0]),

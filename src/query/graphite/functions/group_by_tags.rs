@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::group_by_node::aggregate_groups;
+use super::group_by_node::{aggregate_groups, series_function};
 use super::{FunctionDef, Param, ParamType};
 use crate::query::graphite::eval::Value;
 use crate::query::graphite::series::parse_tags;
@@ -34,6 +34,17 @@ pub static DEF: FunctionDef = FunctionDef {
         }
         let list = args.series(0);
         let by_name = tags.iter().any(|t| t == "name");
+        // graphite-web builds `tag=` for a series without the tag, then refuses that name
+        if let Some((s, t)) = list.iter().find_map(|s| {
+            tags.iter()
+                .find(|t| *t != "name" && s.tags.get(*t).is_none_or(String::is_empty))
+                .map(|t| (s, t))
+        }) {
+            return Err(args.bad(format!(
+                "value for tag \"{t}\" may not be empty (series {})",
+                s.name
+            )));
+        }
         let names: BTreeSet<&str> = list
             .iter()
             .map(|s| s.tags.get("name").map_or("", String::as_str))
@@ -64,7 +75,8 @@ pub static DEF: FunctionDef = FunctionDef {
                 (key, s)
             })
             .collect();
-        let mut out = aggregate_groups(ctx, keyed, &callback).map_err(|m| args.bad(m))?;
+        let mut out =
+            aggregate_groups(ctx, keyed, series_function(&callback)).map_err(|m| args.bad(m))?;
         for s in &mut out {
             s.path_expression = s.name.clone();
             s.tags = parse_tags(&s.name);
@@ -75,7 +87,7 @@ pub static DEF: FunctionDef = FunctionDef {
 
 #[cfg(test)]
 mod tests {
-    use crate::query::graphite::functions::tests::{eval, names, vals};
+    use crate::query::graphite::functions::tests::{ctx_none, eval, names, vals};
 
     #[test]
     fn groups_by_tag_values() {
@@ -83,7 +95,10 @@ mod tests {
         assert_eq!(names(&out), ["cpu;host=web1"]);
         assert_eq!(vals(&out[0]), [Some(5.0)]);
         assert_eq!(out[0].tags["host"], "web1");
-        let out = eval("groupByTags(group(cpu;host=web1, a.x), 'sumSeries', 'dc')");
-        assert_eq!(names(&out), ["sumSeries;dc="]);
+        // as graphite-web: a series without a grouping tag is an error, not `dc=`
+        let err = ctx_none()
+            .eval_target("groupByTags(group(cpu;host=web1, a.x), 'sumSeries', 'dc')")
+            .unwrap_err();
+        assert!(err.to_string().contains("\"dc\" may not be empty"), "{err}");
     }
 }

@@ -47,7 +47,8 @@ pub static DASHED: FunctionDef = FunctionDef {
     description: "Draws each series dashed (graphs only); the name records it.",
     params: &[
         Param::new("seriesList", ParamType::SeriesList).required(),
-        Param::new("dashLength", ParamType::Integer).default(Literal::Int(5)),
+        // graphite-web's schema says integer, yet its own example (and its code) take 2.5
+        Param::new("dashLength", ParamType::Float).default(Literal::Int(5)),
     ],
     run: |_, args| {
         let len = args.float(1).unwrap_or(5.0);
@@ -121,6 +122,7 @@ mod tests {
         assert_eq!(names(&eval("color(a.x, 'red')")), ["a.x"]);
         assert_eq!(names(&eval("lineWidth(a.x, 2)")), ["a.x"]);
         assert_eq!(names(&eval("dashed(a.x)")), ["dashed(a.x, 5)"]);
+        assert_eq!(names(&eval("dashed(a.x, 2.5)")), ["dashed(a.x, 2.5)"]);
         assert_eq!(names(&eval("secondYAxis(a.x)")), ["secondYAxis(a.x)"]);
         assert_eq!(names(&eval("alpha(a.x, 0.5)")), ["a.x"]);
         assert_eq!(names(&eval("drawAsInfinite(a.x)")), ["drawAsInfinite(a.x)"]);

@@ -81,5 +81,8 @@ mod tests {
         assert_eq!(vals(&out[0])[0], Some(8.0));
         let out = eval("timeShift(t.shift, '+10s')");
         assert_eq!(vals(&out[0])[0], Some(11.0));
+        // graphite-web's keyword is alignDST although its schema says alignDst
+        let out = eval("timeShift(t.shift, '20s', alignDST=True)");
+        assert_eq!(vals(&out[0])[0], Some(8.0));
     }
 }
