@@ -199,9 +199,16 @@ impl PyJson {
 }
 
 /// graphite-web's JSON render body, keys in its order (target, tags, datapoints); `pretty`
-/// is its `indent=2`.
+/// is its `indent=2`. When no series has a single value, graphite-web's `if any(data)` (a
+/// series is a Python list: empty is false) writes `[]`; a series without values beside one
+/// with values is written, with no datapoints.
 fn render_json(series: &[TimeSeries], no_null_points: bool, pretty: bool) -> String {
     let mut all = Vec::with_capacity(series.len());
+    let series = if series.iter().any(|s| !s.values.is_empty()) {
+        series
+    } else {
+        &[]
+    };
     for s in series {
         let mut dps = datapoints(s);
         if no_null_points {
@@ -558,6 +565,20 @@ mod tests {
         assert_eq!(
             pretty,
             "[\n  {\n    \"target\": \"x\",\n    \"tags\": {\n      \"k\": \"v\",\n      \"name\": \"x\"\n    },\n    \"datapoints\": [\n      [\n        1e9999,\n        0\n      ]\n    ]\n  }\n]"
+        );
+    }
+
+    // graphite-web's renderViewJson: `if any(data)` is false when every series is an empty
+    // list (a holtWinters* forecast whose bootstrap ate the whole fetch), so the body is []
+    #[test]
+    fn json_of_only_valueless_series_is_empty() {
+        let none = || TimeSeries::new("n", 100, 100, 600, vec![]);
+        assert_eq!(render_json(&[none(), none()], false, false), "[]");
+        assert_eq!(render_json(&[none()], false, true), "[]");
+        let one = TimeSeries::new("x", 0, 10, 10, vec![None]);
+        assert_eq!(
+            render_json(&[none(), one], false, false),
+            r#"[{"target": "n", "tags": {"name": "n"}, "datapoints": []}, {"target": "x", "tags": {"name": "x"}, "datapoints": [[null, 0]]}]"#
         );
     }
 }
