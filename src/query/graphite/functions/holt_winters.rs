@@ -21,7 +21,9 @@ const SEASONALITY: Param = Param::new("seasonality", ParamType::Interval)
     .default(Literal::Str("1d"))
     .suggestions(&[Literal::Str("1d"), Literal::Str("7d")]);
 const SERIES: Param = Param::new("seriesList", ParamType::SeriesList).required();
-const DELTA: Param = Param::new("delta", ParamType::Integer).default(Literal::Int(3));
+/// graphite-web's schema says integer, but it does not enforce its schema (by default) and
+/// scales the deviation by any number: 2.5 is a narrower band there.
+const DELTA: Param = Param::new("delta", ParamType::Float).default(Literal::Int(3));
 const WITH_DELTA: &[Param] = &[SERIES, DELTA, BOOTSTRAP, SEASONALITY];
 
 pub static FORECAST: FunctionDef = FunctionDef {
@@ -379,5 +381,40 @@ mod tests {
                 Some(6.267298991440966)
             ]
         );
+    }
+
+    // graphite-web's schema calls delta an integer but does not enforce it (by default): a
+    // fractional delta scales the deviation (the bands of delta 2 give forecast f and
+    // deviation d, so delta 2.5 is f -+ 2.5 d)
+    #[test]
+    fn fractional_delta() {
+        let two = eval("holtWintersConfidenceBands(t.wave, 2, '60s', '30s')");
+        let half = eval("holtWintersConfidenceBands(t.wave, 2.5, '60s', '30s')");
+        let (lo, up) = (vals(&two[0]), vals(&two[1]));
+        let (lo5, up5) = (vals(&half[0]), vals(&half[1]));
+        for i in 0..lo.len() {
+            let (Some(l), Some(u)) = (lo[i], up[i]) else {
+                assert_eq!((lo5[i], up5[i]), (None, None));
+                continue;
+            };
+            let (f, d) = ((l + u) / 2.0, (u - l) / 4.0);
+            assert!((lo5[i].unwrap() - (f - 2.5 * d)).abs() < 1e-9);
+            assert!((up5[i].unwrap() - (f + 2.5 * d)).abs() < 1e-9);
+        }
+        assert!(up5[2].unwrap() > up[2].unwrap());
+    }
+
+    // when the bootstrap fetch has fewer points than the bootstrap interval (the store keeps
+    // less history), the bands are shorter than the series: graphite-web indexes past their
+    // end (IndexError, a 500); telltale reads a missing band point as no band (0)
+    #[test]
+    fn aberration_past_the_end_of_short_bands_is_zero() {
+        let bands = eval("holtWintersConfidenceBands(a.x, 3, '20s', '20s')");
+        assert_eq!(vals(&bands[0]).len(), 2);
+        let out = eval("holtWintersAberration(a.x, 3, '20s', '20s')");
+        assert_eq!(names(&out), ["holtWintersAberration(a.x)"]);
+        let v = vals(&out[0]);
+        assert_eq!(v.len(), 4);
+        assert_eq!(&v[2..], [Some(0.0), Some(0.0)]);
     }
 }

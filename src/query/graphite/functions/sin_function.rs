@@ -13,7 +13,9 @@ pub static DEF: FunctionDef = FunctionDef {
     description: "A series whose value at each point is the sine of its timestamp times amplitude.",
     params: &[
         Param::new("name", ParamType::String).required(),
-        Param::new("amplitude", ParamType::Integer).default(Literal::Int(1)),
+        // graphite-web's schema says integer, but it does not enforce its schema (by default)
+        // and multiplies by any number: sin('s', 0.5) is a half-height wave there
+        Param::new("amplitude", ParamType::Float).default(Literal::Int(1)),
         Param::new("step", ParamType::Integer).default(Literal::Int(60)),
     ],
     run: |ctx, args| {
@@ -56,5 +58,16 @@ mod tests {
                 Some(-1.8602119003735236)
             ]
         );
+    }
+
+    // graphite-web's schema calls amplitude an integer but does not enforce it (by default)
+    #[test]
+    fn fractional_amplitude() {
+        let out = eval("sin('s', 0.5, 10)");
+        assert_eq!(vals(&out[0])[0], Some((100f64).sin() * 0.5));
+        let e = crate::query::graphite::functions::tests::ctx_none()
+            .eval_target("sin('s', 'x')")
+            .unwrap_err();
+        assert!(e.is_client_error(), "{e}");
     }
 }
