@@ -79,12 +79,24 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "graphite-web compares None > maxValue and answers 500; telltale treats the null as a gap",
     ),
     (
-        "delay(gg.srv.web1.cpu,0)",
-        "graphite-web's series[:-0] empties the series (no output); telltale returns it unchanged",
-    ),
-    (
         "constantLine(42)",
         "over a 1 s range graphite-web's step is 0 and range() raises (500); telltale draws the line",
+    ),
+    (
+        "holtWintersAberration(gg.srv.web1.cpu)",
+        "the 7d bootstrap leaves bands shorter than the series: graphite-web indexes past them (500); telltale reads no band (0)",
+    ),
+    (
+        "linearRegression(gg.counter.bytes,'-30min','-10min')",
+        "graphite-web reads relative startSourceAt/endSourceAt against the wall clock, not now=",
+    ),
+    (
+        "map(gg.srv.*.*,2)",
+        "graphite-web's mapSeries returns a list of lists only reduceSeries takes (500); telltale flattens it",
+    ),
+    (
+        "mapSeries(gg.srv.*.*,2)",
+        "graphite-web's mapSeries returns a list of lists only reduceSeries takes (500); telltale flattens it",
     ),
 ];
 
