@@ -119,7 +119,7 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
         if with_archive && crate::store::logs::archive::seal::has_archive(&dir) {
             let ast = crate::query::logs::parse(&q).map_err(|e| e.to_string())?;
             let mut m = crate::query::logs::Matcher::new(&ast).map_err(|e| e.to_string())?;
-            let skip = |day: i64| store.has_day(day).unwrap_or(false);
+            let skip = |day: i64| store.holds_whole_day(day);
             let arch = crate::store::logs::archive::search::search_archive(
                 &dir,
                 &mut m,
