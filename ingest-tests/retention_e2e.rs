@@ -127,3 +127,123 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
     assert_eq!(s.wait_total("after resume", 1, Duration::from_secs(30)), 1);
     assert_eq!(s.counter("syslog_udp_dropped_disk_floor"), 10);
 }
+
+/// Decodes a chunked HTTP/1.1 body.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let nl = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&body[..nl]).expect("ascii").trim(), 16)
+                .expect("hex size");
+        body = &body[nl + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&body[..size]);
+        body = &body[size + 2..];
+    }
+}
+
+/// A changed hot window is applied by the running server (the file is re-read and the writer
+/// seals at once), and `stream=1` streams the archive search's progress, then its hits, then a
+/// summary, as NDJSON over chunked transfer on a real socket; the plain API is unchanged.
+#[test]
+fn issue7_a_reloaded_hot_window_seals_at_once_and_search_streams_progress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("logs.toml");
+    std::fs::write(&policy, "hot_days = 400\n").expect("write policy");
+    let s = Server::start(&format!(
+        "[logs]\nretention = {:?}\n",
+        policy.display().to_string()
+    ));
+    let today = telltale::model::time::day_of_ns(telltale::model::time::now_ns());
+    let mut payload = Vec::new();
+    for back in [40, 41, 42] {
+        let day = telltale::model::time::format_day(today - back);
+        for i in 0..100 {
+            writeln!(
+                payload,
+                "<13>1 {day}T10:00:{:02}Z web{} app - - - streamed line {back} {i}",
+                i % 60,
+                i % 2
+            )
+            .expect("vec");
+        }
+    }
+    s.send_tcp(&payload);
+    assert_eq!(s.wait_total("streamed", 300, Duration::from_secs(30)), 300);
+    assert!(!s.data_dir.join("archive").exists());
+    // a 30-day window now: the three days are sealed without a restart
+    std::fs::write(&policy, "hot_days = 30\n").expect("write policy");
+    wait_for("the seal", Duration::from_secs(30), || {
+        (40..=42).all(|b| {
+            !s.data_dir
+                .join("logs")
+                .join(telltale::model::time::format_day(today - b))
+                .exists()
+        })
+    });
+
+    let path = format!(
+        "/api/logs/search?q={}&from=-90d&limit=5&stream=1",
+        telltale::cli::urlencode("streamed host:web1")
+    );
+    let addr = s.http.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).expect("connect http");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut conn, &mut raw).expect("response");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(
+        head.contains("content-type: application/x-ndjson"),
+        "{head}"
+    );
+    let body = dechunk(&raw[split + 4..]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&body)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let progress: Vec<&serde_json::Value> =
+        lines.iter().filter_map(|l| l.get("progress")).collect();
+    // one frame per sealed day, each reported once it is read
+    assert_eq!(progress.len(), 3, "{lines:?}");
+    assert!(progress.iter().all(|p| p["frames_total"] == 3));
+    assert_eq!(progress[2]["frames_done"], 3);
+    assert_eq!(progress[2]["bytes_done"], progress[2]["bytes_total"]);
+    let first_hit = lines
+        .iter()
+        .position(|l| l.get("hit").is_some())
+        .expect("hits");
+    assert!(first_hit >= 3, "progress comes before hits");
+    let hits: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("hit")).collect();
+    assert_eq!(hits.len(), 5);
+    assert!(
+        hits.iter()
+            .all(|h| h["archived"] == true && h["host"] == "web1")
+    );
+    let summary = lines.last().expect("summary");
+    assert_eq!(summary["total"], 150, "{summary}");
+    assert_eq!(summary["frames_read"], 3, "{summary}");
+    // the plain API answers the same, as one JSON object
+    let plain = s.search("streamed host:web1", "from=-90d&limit=5");
+    assert_eq!(plain["total"], 150);
+    assert_eq!(
+        plain["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .collect::<Vec<_>>(),
+        hits
+    );
+}
