@@ -247,3 +247,90 @@ fn issue7_a_reloaded_hot_window_seals_at_once_and_search_streams_progress() {
         hits
     );
 }
+
+/// `telltale archive` reports progress from the work on stderr: plain lines when stderr is not
+/// a terminal (here, a pipe), ending at 100% of the real frame or day count; `--quiet` is
+/// silent; stdout carries only the results.
+#[test]
+fn issue7_archive_commands_report_progress_on_stderr_and_quiet_silences_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let day = telltale::model::time::format_day(
+        telltale::model::time::day_of_ns(telltale::model::time::now_ns()) - 60,
+    );
+    {
+        let mut s = Server::start_in(&data, "");
+        let mut payload = Vec::new();
+        for i in 0..200 {
+            writeln!(
+                payload,
+                "<13>1 {day}T10:00:00Z web1 app - - - progress line {i}"
+            )
+            .expect("vec");
+        }
+        s.send_tcp(&payload);
+        assert_eq!(s.wait_total("progress", 200, Duration::from_secs(30)), 200);
+        assert!(s.sigterm().success());
+    }
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
+            .arg("archive")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .expect("run telltale archive");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let none = tmp.path().join("none.toml");
+    let none = none.to_str().expect("utf-8 path");
+    let (out, err) = run(&["seal", "--retention", none]);
+    assert!(out.contains(&format!("{day}: 200 records")), "{out}");
+    assert!(
+        err.contains("seal [") && err.contains("100% 1/1 days"),
+        "{err}"
+    );
+    let year = &day[..4];
+    let (out, err) = run(&["verify"]);
+    assert!(out.contains("200 records ok"), "{out}");
+    assert!(
+        err.lines().last().is_some_and(
+            |l| l.starts_with(&format!("verify {year} [")) && l.contains("100% 1/1 frames")
+        ),
+        "{err}"
+    );
+    assert!(!err.contains('\r'), "no bar redraws into a pipe: {err:?}");
+    let (out, err) = run(&["search", "progress", "--from=-90d", "--limit", "1"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        err.contains("search [") && err.contains("100% 1/1 frames"),
+        "{err}"
+    );
+    let (out, err) = run(&["export", &day]);
+    assert_eq!(out.lines().count(), 200);
+    assert!(err.contains("100% 1/1 frames"), "{err}");
+    // --quiet: nothing on stderr, the same results on stdout
+    for args in [
+        vec!["verify", "--quiet"],
+        vec!["search", "progress", "--from=-90d", "-q"],
+        vec!["export", &day, "--quiet"],
+    ] {
+        let (out, err) = run(&args);
+        assert!(!out.is_empty(), "{args:?}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+    let (out, err) = run(&["restore", &day]);
+    assert!(out.contains("200 records restored"), "{out}");
+    assert!(
+        err.contains("restore ") && err.contains("100% 1/1 frames"),
+        "{err}"
+    );
+}
