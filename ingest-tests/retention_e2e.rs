@@ -334,3 +334,88 @@ fn issue7_archive_commands_report_progress_on_stderr_and_quiet_silences_it() {
         "{err}"
     );
 }
+
+/// `[apps.NAME] hot_days` keeps that app's records of an old day hot while the rest of the
+/// day is sealed, with a sealing process killed at each step on the way: afterwards every
+/// line is found exactly once, the kept app's in the hot store, the rest flagged archived.
+#[test]
+fn issue7_an_app_override_keeps_its_lines_hot_through_a_crashed_seal() {
+    for step in ["frames-written", "index-torn", "indexed"] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let day = telltale::model::time::format_day(
+            telltale::model::time::day_of_ns(telltale::model::time::now_ns()) - 60,
+        );
+        // the server runs under the same policy (it seals at start-up and hourly)
+        let policy = tmp.path().join("logs.toml");
+        std::fs::write(&policy, "hot_days = 30\n[apps.sshd]\nhot_days = 90\n").expect("policy");
+        let mut s = Server::start_in(
+            &data,
+            &format!("[logs]\nretention = {:?}\n", policy.display().to_string()),
+        );
+        let mut payload = Vec::new();
+        for i in 0..100 {
+            let app = if i % 4 == 0 { "sshd" } else { "nginx" };
+            writeln!(
+                payload,
+                "<13>1 {day}T10:00:{:02}Z web1 {app} - - - override line {i}",
+                i % 60
+            )
+            .expect("vec");
+        }
+        s.send_tcp(&payload);
+        assert_eq!(s.wait_total("override", 100, Duration::from_secs(30)), 100);
+        assert!(s.sigterm().success());
+
+        let seal = |crash: Option<&str>| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_telltale"));
+            c.args(["archive", "seal", "--quiet", "--data-dir"])
+                .arg(&data)
+                .arg("--retention")
+                .arg(&policy);
+            match crash {
+                Some(step) => c.env("TELLTALE_CRASH_AT", step),
+                None => c.env_remove("TELLTALE_CRASH_AT"),
+            };
+            c.output().expect("run seal")
+        };
+        assert!(!seal(Some(step)).status.success(), "{step}: should abort");
+        let ok = seal(None);
+        assert!(ok.status.success(), "{step}");
+        let out = String::from_utf8_lossy(&ok.stdout);
+        assert!(out.contains("25 kept hot by an override"), "{step}: {out}");
+        assert!(
+            data.join("logs")
+                .join(&day)
+                .join("partly-archived")
+                .exists()
+        );
+
+        s.restart();
+        // the hot store alone (no start time: archives are not read) has the sshd lines
+        let hot = s.search("override", "limit=1000");
+        assert_eq!(hot["total"], 25, "{step}: {hot}");
+        assert!(
+            hot["hits"]
+                .as_array()
+                .expect("hits")
+                .iter()
+                .all(|h| h["app"] == "sshd" && h.get("archived").is_none())
+        );
+        // with the archive: every line once, nginx's flagged archived
+        let all = s.search("override", "from=-90d&limit=1000");
+        assert_eq!(all["total"], 100, "{step}: {all}");
+        let mut seen: Vec<String> = all["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| {
+                assert_eq!(h["archived"] == true, h["app"] == "nginx", "{h}");
+                h["message"].as_str().expect("message").to_string()
+            })
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 100, "{step}: each line exactly once");
+    }
+}
