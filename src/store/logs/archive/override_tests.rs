@@ -174,3 +174,23 @@ fn a_year_goes_only_when_no_rule_keeps_a_record_in_it() {
     assert_eq!(gone, [2019, 2020]);
     assert_eq!(years(dir).unwrap(), [2021, 2025]);
 }
+
+#[test]
+fn records_without_a_host_or_app_are_sealed_and_deleted_like_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut recs = records(12);
+    for (i, r) in recs.iter_mut().enumerate() {
+        if i % 4 == 0 {
+            r.app.clear();
+        }
+        if i % 3 == 0 {
+            r.host.clear();
+        }
+    }
+    let store = crate::testutil::write_logs(tmp.path(), recs);
+    let p = policy("hot_days = 30\n[apps.sshd]\nhot_days = 90\n");
+    seal::apply_with(&store, T0 + 40 * NS_PER_DAY, &p, &mut progress::ignore).unwrap();
+    let (hot, arch) = found(&store, "line");
+    assert_eq!(hot, all_lines(12, |i| i % 2 == 1));
+    assert_eq!(arch, all_lines(12, |i| i % 2 == 0));
+}
