@@ -194,3 +194,60 @@ fn records_without_a_host_or_app_are_sealed_and_deleted_like_the_others() {
     assert_eq!(hot, all_lines(12, |i| i % 2 == 1));
     assert_eq!(arch, all_lines(12, |i| i % 2 == 0));
 }
+
+/// Sealing one day of `TELLTALE_LINES` (default 200,000) records of 10 apps on 50 hosts whole,
+/// and with an `[apps.app0]` override that keeps a tenth of it hot: what the partial seal's
+/// tantivy delete and commit cost on top. Prints the median of 3 runs of each.
+/// `cargo test --release --lib partial_seal_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn partial_seal_cost() {
+    let n: usize = std::env::var("TELLTALE_LINES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let day_start = day_of_ns(T0) * NS_PER_DAY;
+    let recs: Vec<LogRecord> = (0..n)
+        .map(|i| LogRecord {
+            timestamp_ns: day_start + (i as i64) * (NS_PER_DAY / 2 / n as i64),
+            received_ns: day_start,
+            host: format!("web{:02}", i % 50),
+            app: format!("app{}", i % 10),
+            severity: Some(6),
+            message: format!(
+                "GET /item/{} 200 {} bytes in {} ms",
+                i % 977,
+                i % 5000,
+                i % 300
+            ),
+            raw: format!("GET /item/{} 200", i % 977).into_bytes(),
+            ..LogRecord::default()
+        })
+        .collect();
+    for (name, text) in [
+        ("whole day", "hot_days = 30\n"),
+        (
+            "app0 kept hot",
+            "hot_days = 30\n[apps.app0]\nhot_days = 90\n",
+        ),
+    ] {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = crate::testutil::write_logs(tmp.path(), recs.clone());
+            let p = policy(text);
+            let t = std::time::Instant::now();
+            let r =
+                seal::apply_with(&store, T0 + 40 * NS_PER_DAY, &p, &mut progress::ignore).unwrap();
+            runs.push(t.elapsed().as_secs_f64());
+            assert_eq!(r.len(), 1);
+            assert_eq!(r[0].records + r[0].kept_hot, n as u64);
+        }
+        runs.sort_by(f64::total_cmp);
+        println!(
+            "{name}: {n} records, runs {runs:.2?} s, median {:.2} s = {:.0} records/s",
+            runs[1],
+            n as f64 / runs[1]
+        );
+    }
+}
