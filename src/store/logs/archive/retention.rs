@@ -431,4 +431,34 @@ mod tests {
         assert_eq!(r.min_hot_days(), 3);
         assert_eq!(r.max_keep_years(), KeepYears::Forever);
     }
+
+    proptest::proptest! {
+        /// Any text is a policy or an error naming a line inside the text; never a panic.
+        #[test]
+        fn any_text_parses_or_names_a_line_in_it(text in "[ -~\n]{0,80}") {
+            match parse(&text) {
+                Ok(_) => {}
+                Err(RetentionError::Parse { line, .. }) => {
+                    proptest::prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                }
+                Err(e) => proptest::prop_assert!(false, "{e}"),
+            }
+        }
+
+        /// Sizes with a unit are never negative or a panic, and a bigger number is no
+        /// smaller a floor.
+        #[test]
+        fn disk_floor_sizes_are_monotonic(a in 0u32..100_000, b in 0u32..100_000,
+                                          unit in "(|B|KB|MiB|GiB|TB|%)") {
+            let (lo, hi) = (a.min(b), a.max(b));
+            let f = |n: u32| DiskFloor::parse(&format!("{}{unit}", if unit == "%" { n % 101 } else { n }));
+            if unit != "%" {
+                let (x, y) = (f(lo).unwrap().bytes(1 << 40), f(hi).unwrap().bytes(1 << 40));
+                proptest::prop_assert!(x <= y);
+            } else {
+                proptest::prop_assert!(f(lo).unwrap().bytes(1 << 40) <= 1 << 40);
+            }
+            let _ = DiskFloor::parse(&format!("{a}.{b}{unit}x"));
+        }
+    }
 }
