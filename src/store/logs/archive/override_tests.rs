@@ -251,3 +251,22 @@ fn partial_seal_cost() {
         );
     }
 }
+
+#[test]
+fn a_longer_window_after_a_crash_does_not_leave_archived_records_hot_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::testutil::write_logs(tmp.path(), records(40));
+    let day = day_of_ns(T0);
+    let now = T0 + 40 * NS_PER_DAY;
+    let old = policy("hot_days = 30\n[apps.sshd]\nhot_days = 90\n");
+    let due = |d: i64, h: &str, a: &str| d < day_of_ns(now) - i64::from(old.hot_days_for(h, a)) + 1;
+    // nginx committed to the archive, then the process died before deleting it
+    seal::seal_day_with_due(&store, day, 3, Some(Step::Indexed), &due).unwrap_err();
+    // the operator lengthens nginx's window before the next run: the archived nginx records
+    // still leave the partition (deletion is by host+app), each line stays in one place
+    let new = policy("hot_days = 30\n[apps.sshd]\nhot_days = 90\n[apps.nginx]\nhot_days = 90\n");
+    seal::apply_with(&store, now, &new, &mut progress::ignore).unwrap();
+    let (hot, arch) = found(&store, "line");
+    assert_eq!(hot, all_lines(40, |i| i % 2 == 1));
+    assert_eq!(arch, all_lines(40, |i| i % 2 == 0));
+}

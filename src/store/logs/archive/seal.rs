@@ -108,20 +108,15 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
-    let mut records = store.day_records(day)?;
-    // what the partition holds, by due-ness: decides what is deleted from it afterwards
-    let mut due_pairs = BTreeSet::new();
-    let mut kept = crate::store::logs::day::DayMeta::empty(day);
-    for r in &records {
-        if due(day, &r.host, &r.app) {
-            due_pairs.insert((r.host.to_lowercase(), r.app.to_lowercase()));
-        } else {
-            kept.add(r.timestamp_ns, &r.host, &r.app);
-        }
-    }
+    let held = store.day_records(day)?;
+    let pair = |r: &LogRecord| (r.host.to_lowercase(), r.app.to_lowercase());
     let already = archive.day_counts().contains_key(&day);
-    let mut resumed = false;
-    if already {
+    let mut before = 0;
+    // (host, app) pairs with a record both held and archived: they must leave the partition
+    // (deletion is by pair), so they are due whatever the policy now says (a crash, then a
+    // longer window)
+    let mut forced = BTreeSet::new();
+    let mut records = if already {
         // The day was sealed before. Its partition holds either the same records (a crash
         // after the commit point: finish the deletion) or lines that arrived after the seal
         // (archive them as one more group), or both: keep only what the archive lacks.
@@ -131,24 +126,45 @@ pub fn seal_day_with_due(
         for e in archive.entries().iter().filter(|e| e.day == report.day) {
             archived.extend(archive.read_frame(e)?);
         }
-        let before = archived.len() as u64;
-        records = without(records, archived);
-        records.retain(|r| due(day, &r.host, &r.app));
-        resumed = true;
-        if records.is_empty() {
-            finish(store, day, &kept, &due_pairs, already)?;
-            report.records = before;
-            report.resumed = true;
-            report.kept_hot = kept.count;
-            return Ok(report);
+        before = archived.len() as u64;
+        let rest = without(held.clone(), archived);
+        let mut count = std::collections::BTreeMap::new();
+        for r in &held {
+            *count.entry(pair(r)).or_insert(0i64) += 1;
+        }
+        for r in &rest {
+            *count.entry(pair(r)).or_insert(0) -= 1;
+        }
+        forced = count
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, _)| p)
+            .collect();
+        rest
+    } else {
+        held.clone()
+    };
+    let is_due = |r: &LogRecord| due(day, &r.host, &r.app) || forced.contains(&pair(r));
+    // what the partition holds, by due-ness: decides what is deleted from it afterwards
+    let mut due_pairs = BTreeSet::new();
+    let mut kept = crate::store::logs::day::DayMeta::empty(day);
+    for r in &held {
+        if is_due(r) {
+            due_pairs.insert(pair(r));
+        } else {
+            kept.add(r.timestamp_ns, &r.host, &r.app);
         }
     }
-    records.retain(|r| due(day, &r.host, &r.app));
+    drop(held);
+    records.retain(|r| is_due(r));
     if records.is_empty() {
         finish(store, day, &kept, &due_pairs, already)?;
+        report.records = before;
+        report.resumed = already;
         report.kept_hot = kept.count;
         return Ok(report);
     }
+    let resumed = already;
     records.sort_by_key(|r| r.timestamp_ns);
     let written = archive.append_day(day, &records, level, fault)?;
     // read back what is on disk through a fresh open, not what we hold in memory
