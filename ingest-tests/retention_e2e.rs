@@ -74,11 +74,33 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
         )
         .expect("send");
     }
+    // Graphite plaintext too: TCP held, UDP dropped and counted
+    let secs = telltale::model::time::now_ns() / 1_000_000_000;
+    let mut carbon = TcpStream::connect(s.carbon).expect("connect carbon");
+    writeln!(carbon, "floor.tcp 42 {secs}").expect("write carbon");
+    for _ in 0..5 {
+        udp.send_to(format!("floor.udp 1 {secs}\n").as_bytes(), s.carbon)
+            .expect("send");
+    }
     assert_eq!(
         s.wait_counter("syslog_udp_dropped_disk_floor", 10, Duration::from_secs(30)),
         10
     );
+    assert_eq!(
+        s.wait_counter("carbon_udp_dropped_disk_floor", 5, Duration::from_secs(30)),
+        5
+    );
     assert_eq!(s.counter("syslog_tcp_received"), 0, "paused TCP was read");
+    let points = |target: &str| {
+        s.render(&format!("target={target}&from=-10min"))
+            .as_array()
+            .expect("series")
+            .iter()
+            .flat_map(|series| series["datapoints"].as_array().cloned().unwrap_or_default())
+            .filter(|p| !p[0].is_null())
+            .count()
+    };
+    assert_eq!(points("floor.tcp"), 0, "paused carbon TCP was read");
     assert_eq!(s.counter("disk_floor_pauses"), 1);
     assert!(s.log().contains("ingestion paused"), "{}", s.log());
     // the event is a searchable record too
@@ -119,6 +141,10 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
         s.log()
     );
     assert_eq!(s.search("dropped datagram", "limit=0")["total"], 0);
+    wait_for("the held carbon point", Duration::from_secs(30), || {
+        points("floor.tcp") == 1
+    });
+    assert_eq!(points("floor.udp"), 0);
     udp.send_to(
         format!("<13>1 {now} web1 app - - - datagram after resume").as_bytes(),
         s.syslog,

@@ -165,6 +165,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         let carbon_settings = crate::ingest::carbon::listener::CarbonSettings {
             max_connections: cfg.syslog.max_connections,
             udp_recv_buffer: cfg.syslog.udp_recv_buffer,
+            pause: disk.pause(),
         };
         let l = listener::bind_tcp(addr).await?;
         tracing::info!("graphite plaintext tcp on {}", l.local_addr()?);
@@ -181,6 +182,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             u,
             points_tx.clone(),
             counters.clone(),
+            disk.pause(),
             stop_rx.clone(),
         ));
     }

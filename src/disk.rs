@@ -1,7 +1,8 @@
 //! The disk floor: when free space on the data directory's filesystem falls below
 //! `disk_floor` (retention/logs.toml), ingestion pauses so the stores never fill the disk:
-//! syslog TCP readers stop reading (senders buffer, nothing is lost), UDP datagrams are dropped
-//! and counted. It resumes with hysteresis, once free space is back above the floor plus 5%
+//! syslog and Graphite plaintext TCP readers stop reading (senders buffer, nothing is lost),
+//! their UDP datagrams are dropped and counted. statsd is not paused: it aggregates in memory
+//! and writes a bounded number of points per flush. It resumes with hysteresis, once free space is back above the floor plus 5%
 //! of it, so a disk hovering at the floor does not flap.
 
 use std::path::{Path, PathBuf};

@@ -49,6 +49,8 @@ counters! {
     carbon_nan_dropped,
     /// Graphite plaintext points dropped because the pipeline was full (UDP)
     carbon_udp_dropped,
+    /// Graphite plaintext points (UDP) dropped because free disk space was below the disk floor
+    carbon_udp_dropped_disk_floor,
     /// metric points written to the metrics store (and so queryable)
     metric_points_written,
     /// metric points the metrics store failed to write (see the log)
