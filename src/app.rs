@@ -428,42 +428,61 @@ async fn reload(
     path: std::path::PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
-    let stamp = |p: &std::path::Path| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
+    // file system calls, tiny but blocking: on the blocking pool
+    let stamp = |p: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        })
+        .await
+        .ok()
+        .flatten()
     };
-    let mut seen = stamp(&path);
+    let mut seen = stamp(path.clone()).await;
     let mut poll = tokio::time::interval(RETENTION_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
+        // Some(true) on SIGHUP, None when the signal stream is gone (then only polling)
         #[cfg(unix)]
         let hangup = async {
             match hup.as_mut() {
-                Some(h) => h.recv().await.is_some(),
+                Some(h) => h.recv().await.map(|()| true),
                 None => std::future::pending().await,
             }
         };
         #[cfg(not(unix))]
-        let hangup = std::future::pending::<bool>();
+        let hangup = std::future::pending::<Option<bool>>();
         let by_signal = tokio::select! {
             _ = stop.changed() => return,
             h = hangup => h,
-            _ = poll.tick() => false,
+            _ = poll.tick() => Some(false),
+        };
+        let Some(by_signal) = by_signal else {
+            #[cfg(unix)]
+            {
+                hup = None;
+            }
+            continue;
         };
         if by_signal {
             let n = normalizer.clone();
             // rule compilation is CPU work: off the executor
             let _ = tokio::task::spawn_blocking(move || n.reload()).await;
         }
-        let now = stamp(&path);
+        let now = stamp(path.clone()).await;
         if !by_signal && now == seen {
             continue;
         }
         seen = now;
-        match LogRetention::load(&path) {
+        let p = path.clone();
+        let loaded = match tokio::task::spawn_blocking(move || LogRetention::load(&p)).await {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        match loaded {
             Ok(p) if *retention.get() == p => {}
             Ok(p) => {
                 tracing::info!(
