@@ -113,7 +113,12 @@ pub async fn monitor(
             _ = stop.changed() => return,
             _ = tick.tick() => {}
         }
-        let space = match probe(&dir) {
+        // a statvfs can block on a sick filesystem: not on the executor
+        let d = dir.clone();
+        let Ok(probed) = tokio::task::spawn_blocking(move || probe(&d)).await else {
+            continue;
+        };
+        let space = match probed {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!("cannot probe free space of {}: {e}", dir.display());
