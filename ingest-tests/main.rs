@@ -9,4 +9,5 @@ mod loghub;
 mod metrics_e2e;
 mod monit_e2e;
 mod normalizer;
+mod retention_e2e;
 mod syslog_e2e;

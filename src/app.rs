@@ -28,6 +28,7 @@ use crate::ingest::syslog::listener::{self, SyslogSettings};
 use crate::metrics::Counters;
 use crate::model::{LogRecord, MetricPoint};
 use crate::store::logs::LogStore;
+use crate::store::logs::archive::retention::{LogRetention, SharedRetention};
 use crate::store::logs::writer::{self, WriterConfig};
 use crate::store::metrics::retention::{Aggregations, Schemas};
 use crate::store::metrics::{MetricStore, MetricsBackend};
@@ -55,8 +56,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .unwrap_or_else(|| "retention/logs.toml".into());
     let retention = crate::store::logs::archive::retention::LogRetention::load(&retention_path)
         .with_context(|| format!("cannot load {}", retention_path.display()))?;
+    let retention = SharedRetention::new(retention);
+    let disk = Arc::new(crate::disk::DiskFloorState::default());
     let wcfg = WriterConfig {
-        retention: Some(retention),
+        retention: Some(retention.clone()),
         seal_every: Duration::from_secs(cfg.logs.seal_interval_s.max(1)),
         commit_interval: Duration::from_millis(cfg.logs.commit_interval_ms),
         memory_budget: cfg.logs.writer_memory_mb << 20,
@@ -83,11 +86,25 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(reload_on_sighup(normalizer.clone(), stop_rx.clone()));
+    tasks.spawn(reload(
+        normalizer.clone(),
+        retention.clone(),
+        retention_path.clone(),
+        stop_rx.clone(),
+    ));
+    tasks.spawn(crate::disk::monitor(
+        cfg.data_dir.clone(),
+        retention.clone(),
+        disk.clone(),
+        counters.clone(),
+        monit_rec_tx.clone(),
+        stop_rx.clone(),
+    ));
     let settings = SyslogSettings {
         max_message_size: cfg.syslog.max_message_size,
         max_connections: cfg.syslog.max_connections,
         udp_recv_buffer: cfg.syslog.udp_recv_buffer,
+        pause: disk.pause(),
     };
     if let Some(addr) = cfg.syslog.listen.addr() {
         if cfg.syslog.tcp {
@@ -148,6 +165,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         let carbon_settings = crate::ingest::carbon::listener::CarbonSettings {
             max_connections: cfg.syslog.max_connections,
             udp_recv_buffer: cfg.syslog.udp_recv_buffer,
+            pause: disk.pause(),
         };
         let l = listener::bind_tcp(addr).await?;
         tracing::info!("graphite plaintext tcp on {}", l.local_addr()?);
@@ -164,6 +182,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             u,
             points_tx.clone(),
             counters.clone(),
+            disk.pause(),
             stop_rx.clone(),
         ));
     }
@@ -220,6 +239,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             monit_users: cfg.monit.users.clone().into(),
             normalizer: normalizer.clone(),
             metrics: metrics.clone(),
+            disk: disk.clone(),
         };
         let mut stop = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {
@@ -394,34 +414,89 @@ fn load_retention(cfg: &crate::config::MetricsConfig) -> anyhow::Result<(Schemas
     Ok((schemas, aggregations))
 }
 
-/// SIGHUP re-reads the rule files (`parsers/`) without a restart, as daemons do.
-async fn reload_on_sighup(
+/// How often the retention file's modification time and size are compared: cheap (one
+/// stat), and a policy change is not urgent to the second.
+const RETENTION_POLL: Duration = Duration::from_secs(2);
+
+/// Reloads without a restart, as daemons do: SIGHUP re-reads the rule files (`parsers/`) and
+/// the retention policy; the policy is also re-read when its file changes (polled, so no file
+/// watcher dependency). An invalid policy file is logged as `file:line: reason` and the
+/// policy in force stays.
+async fn reload(
     normalizer: Arc<crate::normalize::SharedNormalizer>,
+    retention: SharedRetention,
+    path: std::path::PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
+    // file system calls, tiny but blocking: on the blocking pool
+    let stamp = |p: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let mut seen = stamp(path.clone()).await;
+    let mut poll = tokio::time::interval(RETENTION_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                r = hup.recv() => {
-                    if r.is_none() {
-                        return;
-                    }
-                    let n = normalizer.clone();
-                    // rule compilation is CPU work: off the executor
-                    let _ = tokio::task::spawn_blocking(move || n.reload()).await;
-                }
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        // Some(true) on SIGHUP, None when the signal stream is gone (then only polling)
+        #[cfg(unix)]
+        let hangup = async {
+            match hup.as_mut() {
+                Some(h) => h.recv().await.map(|()| true),
+                None => std::future::pending().await,
             }
+        };
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<Option<bool>>();
+        let by_signal = tokio::select! {
+            _ = stop.changed() => return,
+            h = hangup => h,
+            _ = poll.tick() => Some(false),
+        };
+        let Some(by_signal) = by_signal else {
+            #[cfg(unix)]
+            {
+                hup = None;
+            }
+            continue;
+        };
+        if by_signal {
+            let n = normalizer.clone();
+            // rule compilation is CPU work: off the executor
+            let _ = tokio::task::spawn_blocking(move || n.reload()).await;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (normalizer, stop.changed().await);
+        let now = stamp(path.clone()).await;
+        if !by_signal && now == seen {
+            continue;
+        }
+        seen = now;
+        let p = path.clone();
+        let loaded = match tokio::task::spawn_blocking(move || LogRetention::load(&p)).await {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        match loaded {
+            Ok(p) if *retention.get() == p => {}
+            Ok(p) => {
+                tracing::info!(
+                    "retention policy reloaded from {}: hot_days {}, archive {}, {} app and {} host overrides",
+                    path.display(),
+                    p.hot_days,
+                    p.archive,
+                    p.apps.len(),
+                    p.hosts.len()
+                );
+                retention.set(p);
+            }
+            Err(e) => tracing::error!("{e}; keeping the previous retention policy"),
+        }
     }
 }
 

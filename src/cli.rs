@@ -3,6 +3,7 @@
 //! loopback or LAN server, and no HTTP client stack to compile.
 
 pub mod archive;
+pub mod progress;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -10,11 +10,13 @@
 //!   head, Gorilla chunks, blocks, whisper-style rollups)
 //! - [`query`]: the log query language and time expressions
 //! - [`http`]: the API router (transport only)
-//! - [`app`]: wiring, bounded channels, graceful shutdown
+//! - [`app`]: wiring, bounded channels, graceful shutdown, reloads (SIGHUP, file change)
+//! - [`disk`]: the disk floor (pauses ingestion when free space runs low)
 //! - [`metrics`]: counters about telltale itself; [`cli`]: clients of a running server
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod disk;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

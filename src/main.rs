@@ -90,6 +90,9 @@ enum Command {
         /// Data directory (default ./data)
         #[arg(long, global = true, default_value = "data")]
         data_dir: PathBuf,
+        /// No progress on stderr (by default a bar on a terminal, else a line every 2 s)
+        #[arg(long, short, global = true)]
+        quiet: bool,
         #[command(subcommand)]
         command: ArchiveCommand,
     },
@@ -259,7 +262,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Archive { data_dir, command } => archive(&data_dir, command),
+        Command::Archive {
+            data_dir,
+            quiet,
+            command,
+        } => archive(&data_dir, quiet, command),
         Command::LoadgenCarbon {
             carbon,
             server,
@@ -287,23 +294,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn archive(data_dir: &std::path::Path, command: ArchiveCommand) -> ExitCode {
+fn archive(data_dir: &std::path::Path, quiet: bool, command: ArchiveCommand) -> ExitCode {
     use telltale::cli::archive as a;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = match command {
-        ArchiveCommand::Seal { retention } => a::seal(data_dir, &retention, &mut out),
+        ArchiveCommand::Seal { retention } => a::seal(data_dir, &retention, quiet, &mut out),
         ArchiveCommand::List => a::list(data_dir, &mut out),
-        ArchiveCommand::Verify { year } => a::verify(data_dir, year, &mut out),
+        ArchiveCommand::Verify { year } => a::verify(data_dir, year, quiet, &mut out),
         ArchiveCommand::Search {
             query,
             from,
             until,
             limit,
             json,
-        } => a::search(data_dir, &query, &from, &until, limit, json, &mut out).map(|_| ()),
-        ArchiveCommand::Export { day } => a::export(data_dir, &day, &mut out).map(|_| ()),
-        ArchiveCommand::Restore { day } => a::restore(data_dir, &day, &mut out).map(|_| ()),
+        } => a::search(
+            data_dir, &query, &from, &until, limit, json, quiet, &mut out,
+        )
+        .map(|_| ()),
+        ArchiveCommand::Export { day } => a::export(data_dir, &day, quiet, &mut out).map(|_| ()),
+        ArchiveCommand::Restore { day } => a::restore(data_dir, &day, quiet, &mut out).map(|_| ()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,10 @@ counters! {
     syslog_udp_received,
     /// syslog datagrams dropped because the pipeline was full (UDP has no back-pressure)
     syslog_udp_dropped,
+    /// syslog datagrams dropped because free disk space was below the disk floor
+    syslog_udp_dropped_disk_floor,
+    /// times ingestion paused because free disk space fell below the disk floor
+    disk_floor_pauses,
     /// syslog frames received over TCP
     syslog_tcp_received,
     /// syslog TCP connections accepted
@@ -45,6 +49,8 @@ counters! {
     carbon_nan_dropped,
     /// Graphite plaintext points dropped because the pipeline was full (UDP)
     carbon_udp_dropped,
+    /// Graphite plaintext points (UDP) dropped because free disk space was below the disk floor
+    carbon_udp_dropped_disk_floor,
     /// metric points written to the metrics store (and so queryable)
     metric_points_written,
     /// metric points the metrics store failed to write (see the log)

@@ -7,19 +7,29 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use super::progress::Reporter;
 use crate::model::time::{format_day, now_ns, parse_day};
 use crate::query::logs::Matcher;
 use crate::query::time::parse_time;
 use crate::store::logs::LogStore;
+use crate::store::logs::archive::progress::Progress;
 use crate::store::logs::archive::retention::LogRetention;
 use crate::store::logs::archive::search::search_archive;
 use crate::store::logs::archive::{YearArchive, seal, year_of_day, years};
 
 /// `archive seal`: seals (or drops, per the policy) every day older than the hot window.
-pub fn seal(data_dir: &Path, retention: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Progress (days done of the days due) on stderr unless `quiet`.
+pub fn seal(
+    data_dir: &Path,
+    retention: &Path,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let policy = LogRetention::load(retention)?;
     let store = LogStore::open(data_dir)?;
-    let reports = seal::apply(&store, now_ns(), &policy)?;
+    let mut bar = Reporter::stderr("seal", "days", quiet);
+    let reports = seal::apply_with(&store, now_ns(), &policy, &mut |p| bar.update(p))?;
+    bar.finish();
     for r in &reports {
         let ratio = if r.compressed_bytes > 0 {
             r.raw_bytes as f64 / r.compressed_bytes as f64
@@ -28,13 +38,18 @@ pub fn seal(data_dir: &Path, retention: &Path, out: &mut dyn Write) -> anyhow::R
         };
         writeln!(
             out,
-            "{}: {} records, {} frames, {} -> {} bytes ({ratio:.1}x){}",
+            "{}: {} records, {} frames, {} -> {} bytes ({ratio:.1}x){}{}",
             r.day,
             r.records,
             r.frames,
             r.raw_bytes,
             r.compressed_bytes,
-            if r.resumed { ", resumed" } else { "" }
+            if r.resumed { ", resumed" } else { "" },
+            if r.kept_hot > 0 {
+                format!(", {} kept hot by an override", r.kept_hot)
+            } else {
+                String::new()
+            }
         )?;
     }
     writeln!(
@@ -74,7 +89,12 @@ pub fn list(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 /// `archive verify [YEAR]`: reads back every frame (crc, decompression, counts).
-pub fn verify(data_dir: &Path, year: Option<i64>, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn verify(
+    data_dir: &Path,
+    year: Option<i64>,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let dir = data_dir.join("archive");
     let all = years(&dir)?;
     let selected: Vec<i64> = match year {
@@ -84,13 +104,16 @@ pub fn verify(data_dir: &Path, year: Option<i64>, out: &mut dyn Write) -> anyhow
     };
     for y in selected {
         let a = YearArchive::open_read_only(&dir, y)?;
-        let n = a.verify()?;
+        let mut bar = Reporter::stderr(format!("verify {y}"), "frames", quiet);
+        let n = a.verify_with(&mut |p| bar.update(p))?;
+        bar.finish();
         writeln!(out, "{y}: {} frames, {n} records ok", a.entries().len())?;
     }
     Ok(())
 }
 
 /// `archive search`: the query language over the archives, newest first; progress on stderr.
+#[allow(clippy::too_many_arguments)]
 pub fn search(
     data_dir: &Path,
     query: &str,
@@ -98,6 +121,7 @@ pub fn search(
     until: &str,
     limit: usize,
     json: bool,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
     let now = now_ns();
@@ -105,6 +129,7 @@ pub fn search(
     let until = parse_time(until, now).context("--until")?;
     let ast = crate::query::logs::parse(query)?;
     let mut m = Matcher::new(&ast)?;
+    let mut bar = Reporter::stderr("search", "frames", quiet);
     let r = search_archive(
         &data_dir.join("archive"),
         &mut m,
@@ -112,13 +137,9 @@ pub fn search(
         until,
         limit,
         &|_| false,
-        &mut |p| {
-            eprintln!(
-                "frames {}/{} ({} of {} bytes)",
-                p.frames_done, p.frames_total, p.bytes_done, p.bytes_total
-            );
-        },
+        &mut |p| bar.update(p),
     )?;
+    bar.finish();
     for h in &r.hits {
         if json {
             let mut v = crate::http::logs::hit_json(h);
@@ -139,18 +160,20 @@ pub fn search(
             )?;
         }
     }
-    eprintln!(
-        "{} of {} matches shown ({} frames read, {} skipped)",
-        r.hits.len(),
-        r.total,
-        r.frames_read,
-        r.frames_skipped
-    );
+    if !quiet {
+        eprintln!(
+            "{} of {} matches shown ({} frames read, {} skipped)",
+            r.hits.len(),
+            r.total,
+            r.frames_read,
+            r.frames_skipped
+        );
+    }
     Ok(r.total)
 }
 
 /// `archive export DAY`: the day's JSON lines exactly as archived.
-pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result<u64> {
+pub fn export(data_dir: &Path, day: &str, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u64> {
     let Some(d) = parse_day(day) else {
         bail!("'{day}' is not a day (write YYYY-MM-DD)");
     };
@@ -159,11 +182,22 @@ pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result
         bail!("{} is not archived", format_day(d));
     }
     let a = YearArchive::open_read_only(&dir, year_of_day(d))?;
+    let frames: Vec<_> = a
+        .entries()
+        .iter()
+        .filter(|e| e.day == format_day(d))
+        .collect();
+    let mut bar = Reporter::stderr(format!("export {}", format_day(d)), "frames", quiet);
+    let mut p = day_progress(&frames);
     let mut n = 0;
-    for e in a.entries().iter().filter(|e| e.day == format_day(d)) {
+    for e in frames {
         out.write_all(&a.read_raw(e)?)?;
         n += e.count;
+        p.frames_done += 1;
+        p.bytes_done += e.len;
+        bar.update(p);
     }
+    bar.finish();
     if n == 0 {
         bail!("{} is not archived", format_day(d));
     }
@@ -173,7 +207,12 @@ pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result
 /// `archive restore DAY`: re-indexes an archived day into the hot store, so it is searched
 /// (and kept) like a live day. The archive keeps its copy; a later seal of that day finds
 /// both and keeps one, so nothing is duplicated. Run it while the server is stopped.
-pub fn restore(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result<u64> {
+pub fn restore(
+    data_dir: &Path,
+    day: &str,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
     let Some(d) = parse_day(day) else {
         bail!("'{day}' is not a day (write YYYY-MM-DD)");
     };
@@ -198,20 +237,25 @@ pub fn restore(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Resul
             )
         })
     };
+    let frames: Vec<_> = a
+        .entries()
+        .iter()
+        .filter(|e| e.day == format_day(d))
+        .collect();
+    let mut bar = Reporter::stderr(format!("restore {}", format_day(d)), "frames", quiet);
+    let mut p = day_progress(&frames);
     let mut n = 0u64;
-    for e in a.entries().iter().filter(|e| e.day == format_day(d)) {
+    for e in frames {
         let records = a.read_frame(e)?;
         n += records.len() as u64;
-        writeln!(
-            out,
-            "{}: restoring {} records",
-            format_day(d),
-            records.len()
-        )?;
         if tx.send(records).is_err() {
             break;
         }
+        p.frames_done += 1;
+        p.bytes_done += e.len;
+        bar.update(p);
     }
+    bar.finish();
     drop(tx);
     writer
         .join()
@@ -221,6 +265,15 @@ pub fn restore(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Resul
     }
     writeln!(out, "{}: {n} records restored", format_day(d))?;
     Ok(n)
+}
+
+/// Progress over one day's frames, none done yet.
+fn day_progress(frames: &[&crate::store::logs::archive::FrameEntry]) -> Progress {
+    Progress {
+        frames_total: frames.len() as u64,
+        bytes_total: frames.iter().map(|e| e.len).sum(),
+        ..Progress::default()
+    }
 }
 
 #[cfg(test)]
@@ -271,7 +324,7 @@ mod tests {
             String::from_utf8(out).unwrap()
         };
         let missing = tmp.path().join("no-such-retention.toml");
-        let s = text(&|o| seal(tmp.path(), &missing, o).unwrap());
+        let s = text(&|o| seal(tmp.path(), &missing, true, o).unwrap());
         assert!(
             s.contains(&format!("{}: 5 records, 1 frames", format_day(day))),
             "{s}"
@@ -281,11 +334,21 @@ mod tests {
             l.starts_with(&format!("{}\t5 records\t1 frames", format_day(day))),
             "{l}"
         );
-        let v = text(&|o| verify(tmp.path(), None, o).unwrap());
+        let v = text(&|o| verify(tmp.path(), None, true, o).unwrap());
         assert!(v.ends_with("1 frames, 5 records ok\n"), "{v}");
-        assert!(verify(tmp.path(), Some(1999), &mut Vec::new()).is_err());
+        assert!(verify(tmp.path(), Some(1999), true, &mut Vec::new()).is_err());
         let found = text(&|o| {
-            let n = search(tmp.path(), "host:WEB1 session", "-90d", "now", 2, true, o).unwrap();
+            let n = search(
+                tmp.path(),
+                "host:WEB1 session",
+                "-90d",
+                "now",
+                2,
+                true,
+                true,
+                o,
+            )
+            .unwrap();
             assert_eq!(n, 5);
         });
         let lines: Vec<&str> = found.lines().collect();
@@ -293,16 +356,16 @@ mod tests {
         assert!(lines[0].contains(r#""archived":true"#), "{found}");
         assert!(lines[0].contains("session 4 opened"), "{found}");
         let e = text(&|o| {
-            assert_eq!(export(tmp.path(), &format_day(day), o).unwrap(), 5);
+            assert_eq!(export(tmp.path(), &format_day(day), true, o).unwrap(), 5);
         });
         assert_eq!(e.lines().count(), 5);
         assert!(e.lines().all(|l| l.starts_with(r#"{"timestamp":""#)), "{e}");
-        assert!(export(tmp.path(), "1999-01-01", &mut Vec::new()).is_err());
-        assert!(export(tmp.path(), "yesterday", &mut Vec::new()).is_err());
+        assert!(export(tmp.path(), "1999-01-01", true, &mut Vec::new()).is_err());
+        assert!(export(tmp.path(), "yesterday", true, &mut Vec::new()).is_err());
 
         // restore brings the day back into the hot store, searchable as before
         let r = text(&|o| {
-            assert_eq!(restore(tmp.path(), &format_day(day), o).unwrap(), 5);
+            assert_eq!(restore(tmp.path(), &format_day(day), true, o).unwrap(), 5);
         });
         assert!(r.contains("5 records restored"), "{r}");
         let store = LogStore::open(tmp.path()).unwrap();
@@ -316,6 +379,6 @@ mod tests {
                 .total,
             5
         );
-        assert!(restore(tmp.path(), &format_day(day), &mut Vec::new()).is_err());
+        assert!(restore(tmp.path(), &format_day(day), true, &mut Vec::new()).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! `GET|POST /api/logs/search?q=QUERY&from=T&until=T&limit=N`.
+//! `GET|POST /api/logs/search?q=QUERY&from=T&until=T&limit=N[&raw=1][&stream=1]`.
 
 use std::sync::atomic::Ordering;
 
@@ -6,6 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -31,6 +32,9 @@ pub struct SearchParams {
     /// `raw=1` adds each hit's original frame (lossy UTF-8) as `raw`.
     #[serde(default, deserialize_with = "string_or_number")]
     raw: Option<String>,
+    /// `stream=1` answers NDJSON with archive progress (see [`stream_search`]).
+    #[serde(default, deserialize_with = "string_or_number")]
+    stream: Option<String>,
 }
 
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -44,8 +48,8 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 pub async fn search_get(
     State(s): State<AppState>,
     Query(p): Query<SearchParams>,
-) -> Result<Json<Value>, ApiError> {
-    search(s, p).await
+) -> Result<Response, ApiError> {
+    respond(s, p).await
 }
 
 /// POST takes a JSON object or a urlencoded form with the same keys.
@@ -53,7 +57,7 @@ pub async fn search_post(
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -65,10 +69,47 @@ pub async fn search_post(
         serde_urlencoded::from_bytes(&body)
             .map_err(|e| ApiError::BadRequest(format!("invalid form body: {e}")))?
     };
-    search(s, p).await
+    respond(s, p).await
 }
 
-async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
+fn flag(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "true" | "yes"))
+}
+
+async fn respond(s: AppState, p: SearchParams) -> Result<Response, ApiError> {
+    let stream = flag(&p.stream);
+    let req = prepare(&s, p)?;
+    s.counters.searches.fetch_add(1, Ordering::Relaxed);
+    if stream {
+        return Ok(stream_search(s, req));
+    }
+    let store = s.logs.clone();
+    let with_raw = req.with_raw;
+    let found = tokio::task::spawn_blocking(move || run(&store, &req, &mut |_| {}))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    let hits: Vec<Value> = found
+        .hits
+        .iter()
+        .map(|(r, archived)| shape(r, *archived, with_raw))
+        .collect();
+    Ok(Json(json!({ "total": found.total, "hits": hits })).into_response())
+}
+
+/// A validated search request.
+struct Request {
+    q: String,
+    from: i64,
+    until: i64,
+    limit: usize,
+    /// Archives are read only when the caller asked for a start time: an open-ended query
+    /// must not decompress years of archives.
+    with_archive: bool,
+    with_raw: bool,
+}
+
+fn prepare(s: &AppState, p: SearchParams) -> Result<Request, ApiError> {
     let now = now_ns();
     let time = |v: &Option<String>, name: &str, default: i64| match v.as_deref() {
         None | Some("") => Ok(default),
@@ -95,71 +136,150 @@ async fn search(s: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
             })?,
     };
     let q = p.q.unwrap_or_default();
-    let store = s.logs.clone();
     // compiled once here so a bad query is a 400 before any search starts
-    crate::query::logs::build_query(&q, store.fields(), store.schema())
+    crate::query::logs::build_query(&q, s.logs.fields(), s.logs.schema())
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    // archives are read only when the caller asked for a start time: an open-ended query must
-    // not decompress years of archives
-    let with_archive = p.from.as_deref().is_some_and(|f| !f.is_empty());
-    s.counters.searches.fetch_add(1, Ordering::Relaxed);
-    let result = tokio::task::spawn_blocking(move || {
-        let schema = store.schema().clone();
-        // it compiled above against the current layout; an older layout only lacks fields
-        let compile = |f: &crate::store::logs::schema::LogFields| {
-            crate::query::logs::build_query(&q, f, &schema)
-                .unwrap_or_else(|_| Box::new(tantivy::query::EmptyQuery))
-        };
-        let hot = store
-            .search(&compile, from, until, limit)
-            .map_err(|e| e.to_string())?;
-        let mut total = hot.total;
-        let mut hits: Vec<(LogRecord, bool)> = hot.hits.into_iter().map(|r| (r, false)).collect();
-        let dir = store.archive_dir();
-        if with_archive && crate::store::logs::archive::seal::has_archive(&dir) {
-            let ast = crate::query::logs::parse(&q).map_err(|e| e.to_string())?;
-            let mut m = crate::query::logs::Matcher::new(&ast).map_err(|e| e.to_string())?;
-            let skip = |day: i64| store.has_day(day).unwrap_or(false);
-            let arch = crate::store::logs::archive::search::search_archive(
-                &dir,
-                &mut m,
-                from,
-                until,
-                limit,
-                &skip,
-                &mut |_| {},
-            )
-            .map_err(|e| e.to_string())?;
-            total += arch.total;
-            hits.extend(arch.hits.into_iter().map(|r| (r, true)));
-            // both lists are newest first; a stable sort keeps each one's order on ties
-            hits.sort_by_key(|(r, _)| std::cmp::Reverse(r.timestamp_ns));
-            hits.truncate(limit);
-        }
-        Ok::<_, String>((total, hits))
+    Ok(Request {
+        q,
+        from,
+        until,
+        limit,
+        with_archive: p.from.as_deref().is_some_and(|f| !f.is_empty()),
+        with_raw: flag(&p.raw),
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
-    let with_raw = matches!(p.raw.as_deref(), Some("1" | "true" | "yes"));
-    let (total, result_hits) = result;
-    let hits: Vec<Value> = result_hits
-        .iter()
-        .map(|(r, archived)| {
-            let mut h = hit_json(r);
-            if *archived && let Value::Object(m) = &mut h {
-                m.insert("archived".into(), Value::Bool(true));
+}
+
+/// What a search found: hits flagged archived or not, newest first.
+struct Found {
+    total: u64,
+    hits: Vec<(LogRecord, bool)>,
+    frames_read: u64,
+    frames_skipped: u64,
+}
+
+/// The search itself (blocking: run it on the blocking pool). `on` hears archive progress.
+fn run(
+    store: &crate::store::logs::LogStore,
+    req: &Request,
+    on: crate::store::logs::archive::progress::OnProgress,
+) -> Result<Found, String> {
+    let schema = store.schema().clone();
+    // it compiled in prepare against the current layout; an older layout only lacks fields
+    let compile = |f: &crate::store::logs::schema::LogFields| {
+        crate::query::logs::build_query(&req.q, f, &schema)
+            .unwrap_or_else(|_| Box::new(tantivy::query::EmptyQuery))
+    };
+    let hot = store
+        .search(&compile, req.from, req.until, req.limit)
+        .map_err(|e| e.to_string())?;
+    let mut found = Found {
+        total: hot.total,
+        hits: hot.hits.into_iter().map(|r| (r, false)).collect(),
+        frames_read: 0,
+        frames_skipped: 0,
+    };
+    let dir = store.archive_dir();
+    if req.with_archive && crate::store::logs::archive::seal::has_archive(&dir) {
+        let ast = crate::query::logs::parse(&req.q).map_err(|e| e.to_string())?;
+        let mut m = crate::query::logs::Matcher::new(&ast).map_err(|e| e.to_string())?;
+        let skip = |day: i64| store.holds_whole_day(day);
+        let arch = crate::store::logs::archive::search::search_archive(
+            &dir, &mut m, req.from, req.until, req.limit, &skip, on,
+        )
+        .map_err(|e| e.to_string())?;
+        found.total += arch.total;
+        found.frames_read = arch.frames_read;
+        found.frames_skipped = arch.frames_skipped;
+        found.hits.extend(arch.hits.into_iter().map(|r| (r, true)));
+        // both lists are newest first; a stable sort keeps each one's order on ties
+        found
+            .hits
+            .sort_by_key(|(r, _)| std::cmp::Reverse(r.timestamp_ns));
+        found.hits.truncate(req.limit);
+    }
+    Ok(found)
+}
+
+fn shape(r: &LogRecord, archived: bool, with_raw: bool) -> Value {
+    let mut h = hit_json(r);
+    if archived && let Value::Object(m) = &mut h {
+        m.insert("archived".into(), Value::Bool(true));
+    }
+    if with_raw && let Value::Object(m) = &mut h {
+        m.insert(
+            "raw".into(),
+            Value::String(String::from_utf8_lossy(&r.raw).into_owned()),
+        );
+    }
+    h
+}
+
+/// Lines of a streamed answer, handed from the blocking search to the response body.
+struct Lines(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for Lines {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|l| l.map(Ok))
+    }
+}
+
+fn line(v: &Value) -> Bytes {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    b.push(b'\n');
+    Bytes::from(b)
+}
+
+/// `stream=1`: NDJSON over chunked transfer, so a long archive search shows it is working.
+/// Lines: `{"progress":{"frames_done","frames_total","bytes_done","bytes_total"}}` after each
+/// archive frame read, then `{"hit":{...}}` newest first, then
+/// `{"total":N,"frames_read":N,"frames_skipped":N}`; a failure mid-way ends the stream with
+/// `{"error":"..."}` (the detail goes to the server log).
+fn stream_search(s: AppState, req: Request) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let store = s.logs.clone();
+    tokio::task::spawn_blocking(move || {
+        let progress_tx = tx.clone();
+        let mut on = |p: crate::store::logs::archive::progress::Progress| {
+            // a client that went away only stops hearing progress
+            let _ = progress_tx.blocking_send(line(&json!({ "progress": {
+                "frames_done": p.frames_done,
+                "frames_total": p.frames_total,
+                "bytes_done": p.bytes_done,
+                "bytes_total": p.bytes_total,
+            }})));
+        };
+        match run(&store, &req, &mut on) {
+            Ok(found) => {
+                for (r, archived) in &found.hits {
+                    let hit = json!({ "hit": shape(r, *archived, req.with_raw) });
+                    if tx.blocking_send(line(&hit)).is_err() {
+                        return;
+                    }
+                }
+                let _ = tx.blocking_send(line(&json!({
+                    "total": found.total,
+                    "frames_read": found.frames_read,
+                    "frames_skipped": found.frames_skipped,
+                })));
             }
-            if with_raw && let Value::Object(m) = &mut h {
-                m.insert(
-                    "raw".into(),
-                    Value::String(String::from_utf8_lossy(&r.raw).into_owned()),
-                );
+            Err(e) => {
+                tracing::error!("streamed search failed: {e}");
+                let _ = tx.blocking_send(line(
+                    &json!({ "error": "internal error; see the server log" }),
+                ));
             }
-            h
-        })
-        .collect();
-    Ok(Json(json!({ "total": total, "hits": hits })))
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(Lines(rx)),
+    )
+        .into_response()
 }
 
 /// One hit in the API's shape (see DESIGN.md "Interfaces").

@@ -47,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<crate::store::metrics::MetricStore>,
     /// The log rules in use, for `/api/parsers/stats`.
     pub normalizer: Arc<crate::normalize::SharedNormalizer>,
+    /// Whether the disk floor paused ingestion (`/health` says so, `/metrics` has a gauge).
+    pub disk: Arc<crate::disk::DiskFloorState>,
 }
 
 /// Builds the router.
@@ -81,12 +83,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// 200 once ready. The body is `ok`, and while the disk floor pauses ingestion a second line
+/// `disk_floor: paused: <why>` (the server still answers queries, so it stays 200).
 async fn health(State(s): State<AppState>) -> impl IntoResponse {
-    if s.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ok\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    if !s.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_string());
     }
+    if s.disk.is_paused() {
+        return (
+            StatusCode::OK,
+            format!("ok\ndisk_floor: paused: {}\n", s.disk.reason()),
+        );
+    }
+    (StatusCode::OK, "ok\n".to_string())
 }
 
 /// Per-rule hits, per-app misses and lines whose app has no rule, since the rules were
@@ -98,6 +107,11 @@ async fn parsers_stats(State(s): State<AppState>) -> axum::Json<serde_json::Valu
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.counters.render_prometheus(),
+        format!(
+            "{}# HELP telltale_ingest_paused 1 while free disk space is below the disk floor\n\
+             # TYPE telltale_ingest_paused gauge\ntelltale_ingest_paused {}\n",
+            s.counters.render_prometheus(),
+            u8::from(s.disk.is_paused())
+        ),
     )
 }

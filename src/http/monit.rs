@@ -173,6 +173,7 @@ mod tests {
             }]
             .into(),
             normalizer: Arc::new(crate::normalize::SharedNormalizer::load(None)),
+            disk: Arc::default(),
             metrics: Arc::new(
                 crate::store::metrics::MetricStore::open(
                     dir,

@@ -128,3 +128,41 @@ pub async fn read_some(
         },
     }
 }
+
+/// Whether ingestion is paused (the disk floor, see `crate::disk`): TCP readers wait in
+/// [`Pause::wait_resumed`] before reading more, UDP readers drop and count while
+/// [`Pause::is_paused`]. A listener never decides this; it only obeys.
+#[derive(Debug, Clone)]
+pub struct Pause(watch::Receiver<bool>);
+
+impl Pause {
+    pub fn new(rx: watch::Receiver<bool>) -> Pause {
+        Pause(rx)
+    }
+
+    /// Never paused (tests, and tools that run listeners without a data directory).
+    pub fn never() -> Pause {
+        Pause(watch::channel(false).1)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns at once when not paused; otherwise waits until resumed (true) or until
+    /// `shutdown` flips (false).
+    pub async fn wait_resumed(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        loop {
+            if !*self.0.borrow_and_update() {
+                return true;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return false,
+                r = self.0.changed() => if r.is_err() {
+                    // the monitor is gone (shutdown under way): do not hold readers
+                    return true;
+                },
+            }
+        }
+    }
+}

@@ -29,6 +29,8 @@ pub struct CarbonSettings {
     pub max_connections: usize,
     /// SO_RCVBUF for UDP.
     pub udp_recv_buffer: usize,
+    /// The disk floor's pause: TCP stops reading, UDP drops and counts.
+    pub pause: crate::ingest::net::Pause,
 }
 
 /// Parses every complete line in `buf` (leaving a partial last line), appending points.
@@ -101,7 +103,8 @@ pub async fn serve_tcp(
 ) {
     let handle = |stream: TcpStream, peer: SocketAddr| {
         let (tx, counters, shutdown) = (tx.clone(), counters.clone(), shutdown.clone());
-        async move { read_connection(stream, peer, tx, &counters, shutdown).await }
+        let pause = settings.pause.clone();
+        async move { read_connection(stream, peer, tx, &counters, pause, shutdown).await }
     };
     crate::ingest::net::accept_loop(
         listener,
@@ -119,15 +122,23 @@ async fn read_connection(
     peer: SocketAddr,
     tx: mpsc::Sender<PointBatch>,
     counters: &Counters,
+    mut pause: crate::ingest::net::Pause,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut skipping = false;
     let mut eof = false;
     while !eof {
-        eof =
-            crate::ingest::net::read_some(&mut stream, &mut buf, &mut shutdown, "carbon tcp", peer)
-                .await;
+        // paused by the disk floor: leave the bytes in the socket, so the sender buffers
+        eof = !pause.wait_resumed(&mut shutdown).await
+            || crate::ingest::net::read_some(
+                &mut stream,
+                &mut buf,
+                &mut shutdown,
+                "carbon tcp",
+                peer,
+            )
+            .await;
         let mut batch = Vec::new();
         drain_lines(&mut buf, eof, &mut skipping, &mut batch, counters);
         if !batch.is_empty() {
@@ -146,6 +157,7 @@ pub async fn serve_udp(
     socket: UdpSocket,
     tx: mpsc::Sender<PointBatch>,
     counters: Arc<Counters>,
+    pause: crate::ingest::net::Pause,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut dgram = vec![0u8; 65_536];
@@ -177,6 +189,12 @@ pub async fn serve_udp(
         }
         let n = batch.len() as u64;
         counters.carbon_received.fetch_add(n, Ordering::Relaxed);
+        if pause.is_paused() {
+            counters
+                .carbon_udp_dropped_disk_floor
+                .fetch_add(n, Ordering::Relaxed);
+            continue;
+        }
         match tx.try_send(batch) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {

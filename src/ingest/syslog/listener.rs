@@ -31,9 +31,11 @@ pub struct SyslogSettings {
     pub max_connections: usize,
     /// SO_RCVBUF asked for the UDP socket (the kernel caps it at net.core.rmem_max).
     pub udp_recv_buffer: usize,
+    /// The disk floor's pause: TCP stops reading, UDP drops and counts.
+    pub pause: Pause,
 }
 
-pub use crate::ingest::net::{ListenerError, bind_tcp, bind_udp};
+pub use crate::ingest::net::{ListenerError, Pause, bind_tcp, bind_udp};
 
 /// Accepts TCP connections until shutdown; each connection gets its own reader task.
 pub async fn serve_tcp(
@@ -81,10 +83,21 @@ async fn read_connection(
     let mut decoder = FrameDecoder::new(settings.max_message_size);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut eof = false;
+    let mut pause = settings.pause.clone();
     while !eof {
-        eof =
-            crate::ingest::net::read_some(&mut stream, &mut buf, &mut shutdown, "syslog tcp", peer)
-                .await;
+        // paused by the disk floor: leave the bytes in the socket, so the sender buffers
+        if !pause.wait_resumed(&mut shutdown).await {
+            eof = true;
+        } else {
+            eof = crate::ingest::net::read_some(
+                &mut stream,
+                &mut buf,
+                &mut shutdown,
+                "syslog tcp",
+                peer,
+            )
+            .await;
+        }
         let received_ns = now_ns();
         let mut batch = Vec::new();
         let mut failed = false;
@@ -180,6 +193,12 @@ pub async fn serve_udp(
         }
         let n = batch.len() as u64;
         counters.syslog_udp_received.fetch_add(n, Ordering::Relaxed);
+        if settings.pause.is_paused() {
+            counters
+                .syslog_udp_dropped_disk_floor
+                .fetch_add(n, Ordering::Relaxed);
+            continue;
+        }
         match tx.try_send(batch) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {

@@ -75,7 +75,14 @@ pub struct Partition {
     pub meta: RwLock<DayMeta>,
     /// This partition's own field handles (an older format may lack some).
     pub fields: LogFields,
+    /// Part of the day is in the archive already (a retention override kept the rest hot):
+    /// a search reads both. Set from the [`PARTLY_ARCHIVED`] marker file.
+    pub partly_archived: std::sync::atomic::AtomicBool,
 }
+
+/// Marker file in a day's directory: some of the day's records were sealed into the archive
+/// and deleted from this index, the rest stay hot (docs/format/logs.md).
+pub const PARTLY_ARCHIVED: &str = "partly-archived";
 
 /// The set of day partitions under `<data>/logs`.
 pub struct LogStore {
@@ -179,6 +186,7 @@ impl LogStore {
             reader,
             meta: RwLock::new(meta),
             fields: f,
+            partly_archived: std::sync::atomic::AtomicBool::new(dir.join(PARTLY_ARCHIVED).exists()),
         });
         parts.insert(day, p.clone());
         Ok(p)
@@ -215,6 +223,81 @@ impl LogStore {
             }
         }
         Ok(out)
+    }
+
+    /// Whether the hot store holds `day` whole, so a search need not read the day's archive
+    /// frames: the day is open and not partly archived (between a seal's commit and the
+    /// deletion of the partition the day is in both places, and must be read only here).
+    pub fn holds_whole_day(&self, day: i64) -> bool {
+        self.partitions
+            .read()
+            .ok()
+            .and_then(|p| p.get(&day).cloned())
+            .is_some_and(|p| !p.partly_archived.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Deletes from a day's index every record whose lowercased (host, app) is in `pairs`,
+    /// the records sealed into the archive while the rest of the day stays hot, and marks the
+    /// day partly archived. Order for crash safety: the deletion is committed (readers still
+    /// see the old snapshot), then the marker is written and fsynced, then readers reload, so
+    /// a concurrent search never misses the archived part; after a crash between commit and
+    /// marker, sealing again (at start-up) writes the marker. `kept` (what stays) becomes the
+    /// day's metadata. Returns the records left.
+    /// The caller must hold the only writer (the writer thread, or an offline tool).
+    pub fn delete_pairs(
+        &self,
+        day: i64,
+        pairs: &[(String, String)],
+        kept: &DayMeta,
+    ) -> Result<u64, StoreError> {
+        use tantivy::query::TermQuery;
+        use tantivy::schema::IndexRecordOption;
+        let part = self.partition(day)?;
+        let mut writer: tantivy::IndexWriter = part.index.writer_with_num_threads(1, 32 << 20)?;
+        for (host, app) in pairs {
+            let q = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(part.fields.host, host),
+                        IndexRecordOption::Basic,
+                    )) as Box<dyn Query>,
+                ),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(part.fields.app, app),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ]);
+            writer.delete_query(Box::new(q))?;
+        }
+        let dir = self.day_dir(day);
+        // metadata first (tmp + rename), as the writer does: it may only be wider than the index
+        let mut meta = part.meta.read().map_err(|_| StoreError::Poisoned)?.clone();
+        let narrowed = DayMeta {
+            count: meta.count,
+            ..kept.clone()
+        };
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        narrowed.save(&dir)?;
+        meta = narrowed;
+        let marker = dir.join(PARTLY_ARCHIVED);
+        std::fs::File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::io(&marker, e))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        part.partly_archived
+            .store(true, std::sync::atomic::Ordering::Release);
+        part.reader.reload()?;
+        let left = part.reader.searcher().num_docs();
+        meta.count = left;
+        *part.meta.write().map_err(|_| StoreError::Poisoned)? = meta;
+        Ok(left)
     }
 
     /// Forgets a day and deletes its directory: the last step of sealing (or of retention).

@@ -46,8 +46,9 @@ pub struct WriterConfig {
     pub cold_max_docs: usize,
     /// Days past the hot window are sealed into the yearly archive (or deleted) by this
     /// thread, at start and every `seal_every`, so no line can land in a day being sealed.
-    /// None: never (tests, or `archive` handled elsewhere).
-    pub retention: Option<super::archive::retention::LogRetention>,
+    /// None: never (tests, or `archive` handled elsewhere). Shared with the reloader: a new
+    /// policy is applied at once, not at the next round.
+    pub retention: Option<super::archive::retention::SharedRetention>,
     pub seal_every: Duration,
 }
 
@@ -94,8 +95,12 @@ pub fn run(
     let mut next_commit = Instant::now() + w.cfg.commit_interval;
     // the first seal runs at start-up, after whatever the previous run left
     let mut next_seal = Instant::now();
+    let generation = |w: &Writer| w.cfg.retention.as_ref().map(|r| r.generation());
+    let mut sealed_generation = generation(&w);
     loop {
-        if w.cfg.retention.is_some() && Instant::now() >= next_seal {
+        let reloaded = generation(&w) != sealed_generation;
+        if w.cfg.retention.is_some() && (reloaded || Instant::now() >= next_seal) {
+            sealed_generation = generation(&w);
             w.seal();
             next_seal = Instant::now() + w.cfg.seal_every;
         }
@@ -310,7 +315,7 @@ impl Writer {
     /// first (a day being sealed must have no writer), then old days are sealed or deleted.
     /// Failures are logged, not fatal: ingestion goes on and the next round retries.
     fn seal(&mut self) {
-        let Some(policy) = self.cfg.retention.clone() else {
+        let Some(policy) = self.cfg.retention.as_ref().map(|r| r.get()) else {
             return;
         };
         let closed = self
@@ -328,13 +333,14 @@ impl Writer {
         }
         match super::archive::seal::apply(&self.store, now_ns(), &policy) {
             Ok(reports) => {
-                for r in reports {
+                for r in reports.iter().filter(|r| r.records > 0 || r.kept_hot == 0) {
                     tracing::info!(
-                        "sealed {} into the archive: {} records, {} frames, {} bytes",
+                        "sealed {} into the archive: {} records, {} frames, {} bytes, {} kept hot",
                         r.day,
                         r.records,
                         r.frames,
-                        r.compressed_bytes
+                        r.compressed_bytes,
+                        r.kept_hot
                     );
                 }
             }

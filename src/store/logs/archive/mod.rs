@@ -13,6 +13,7 @@
 //! truncates the year file back to the end of the last indexed frame, so a crash at any point
 //! leaves the previous state or the new one, never half a day.
 
+pub mod progress;
 pub mod record;
 pub mod retention;
 pub mod seal;
@@ -448,9 +449,22 @@ impl YearArchive {
 
     /// Reads back every frame (crc, decompression, line count): what `archive verify` runs.
     pub fn verify(&self) -> Result<u64, ArchiveError> {
+        self.verify_with(&mut progress::ignore)
+    }
+
+    /// [`Self::verify`], reporting progress after each frame.
+    pub fn verify_with(&self, on: progress::OnProgress) -> Result<u64, ArchiveError> {
+        let mut p = progress::Progress {
+            frames_total: self.entries.len() as u64,
+            bytes_total: self.entries.iter().map(|e| e.len).sum(),
+            ..progress::Progress::default()
+        };
         let mut n = 0;
         for e in &self.entries {
             n += self.read_frame(e)?.len() as u64;
+            p.frames_done += 1;
+            p.bytes_done += e.len;
+            on(p);
         }
         Ok(n)
     }
@@ -491,5 +505,7 @@ fn sync_dir(dir: Option<&Path>) {
     }
 }
 
+#[cfg(test)]
+mod override_tests;
 #[cfg(test)]
 mod tests;

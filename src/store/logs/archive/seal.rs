@@ -3,8 +3,10 @@
 //! commit protocol). The day's partition is deleted only after its frames were read back from
 //! disk and verified.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::progress::{OnProgress, Progress};
 use super::{ArchiveError, DEFAULT_LEVEL, YearArchive, year_of_day, years};
 use crate::model::LogRecord;
 use crate::model::time::format_day;
@@ -32,6 +34,17 @@ pub struct SealReport {
     pub compressed_bytes: u64,
     /// The day was already archived by an interrupted run; only its deletion was finished.
     pub resumed: bool,
+    /// Records left in the hot store because a retention override keeps them hot longer.
+    pub kept_hot: u64,
+}
+
+/// Which records of a day are due for the archive: `(day, host, app)`, from the retention
+/// policy's hot windows (overrides included).
+pub type Due<'a> = &'a dyn Fn(i64, &str, &str) -> bool;
+
+/// Every record is due (no overrides): the whole day goes.
+pub fn all_due(_: i64, _: &str, _: &str) -> bool {
+    true
 }
 
 /// The environment variable that makes [`seal_day`] abort the process after a step
@@ -41,6 +54,12 @@ pub const CRASH_ENV: &str = "TELLTALE_CRASH_AT";
 
 /// Seals `day` at the default level. See [`seal_day_with`].
 pub fn seal_day(store: &LogStore, day: i64) -> Result<SealReport, ArchiveError> {
+    seal_day_due(store, day, &all_due)
+}
+
+/// Seals the records of `day` that `due` selects (the rest stays hot). See
+/// [`seal_day_with_due`].
+pub fn seal_day_due(store: &LogStore, day: i64, due: Due) -> Result<SealReport, ArchiveError> {
     let crash = std::env::var(CRASH_ENV)
         .ok()
         .and_then(|s| match s.as_str() {
@@ -49,7 +68,7 @@ pub fn seal_day(store: &LogStore, day: i64) -> Result<SealReport, ArchiveError> 
             "indexed" => Some(Step::Indexed),
             _ => None,
         });
-    match seal_day_with(store, day, DEFAULT_LEVEL, crash) {
+    match seal_day_with_due(store, day, DEFAULT_LEVEL, crash, due) {
         // a real crash: no destructor, no cleanup, nothing flushed that was not yet
         Err(ArchiveError::Injected(_)) => std::process::abort(),
         r => r,
@@ -66,6 +85,20 @@ pub fn seal_day_with(
     level: i32,
     fault: Option<Step>,
 ) -> Result<SealReport, ArchiveError> {
+    seal_day_with_due(store, day, level, fault, &all_due)
+}
+
+/// [`seal_day_with`] for the records `due` selects: they are archived as above, then deleted
+/// from the day's index by their (host, app), which is marked partly archived
+/// ([`LogStore::delete_pairs`]); records not due stay hot and are sealed by a later run once
+/// they are due. With every record due, this is the whole-day seal.
+pub fn seal_day_with_due(
+    store: &LogStore,
+    day: i64,
+    level: i32,
+    fault: Option<Step>,
+    due: Due,
+) -> Result<SealReport, ArchiveError> {
     let dir = store.archive_dir();
     let mut report = SealReport {
         day: format_day(day),
@@ -75,9 +108,15 @@ pub fn seal_day_with(
         return Ok(report);
     }
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
-    let mut records = store.day_records(day)?;
-    let mut resumed = false;
-    if archive.day_counts().contains_key(&day) {
+    let held = store.day_records(day)?;
+    let pair = |r: &LogRecord| (r.host.to_lowercase(), r.app.to_lowercase());
+    let already = archive.day_counts().contains_key(&day);
+    let mut before = 0;
+    // (host, app) pairs with a record both held and archived: they must leave the partition
+    // (deletion is by pair), so they are due whatever the policy now says (a crash, then a
+    // longer window)
+    let mut forced = BTreeSet::new();
+    let mut records = if already {
         // The day was sealed before. Its partition holds either the same records (a crash
         // after the commit point: finish the deletion) or lines that arrived after the seal
         // (archive them as one more group), or both: keep only what the archive lacks.
@@ -87,20 +126,45 @@ pub fn seal_day_with(
         for e in archive.entries().iter().filter(|e| e.day == report.day) {
             archived.extend(archive.read_frame(e)?);
         }
-        let before = archived.len() as u64;
-        records = without(records, archived);
-        resumed = true;
-        if records.is_empty() {
-            store.remove_day(day)?;
-            report.records = before;
-            report.resumed = true;
-            return Ok(report);
+        before = archived.len() as u64;
+        let rest = without(held.clone(), archived);
+        let mut count = std::collections::BTreeMap::new();
+        for r in &held {
+            *count.entry(pair(r)).or_insert(0i64) += 1;
+        }
+        for r in &rest {
+            *count.entry(pair(r)).or_insert(0) -= 1;
+        }
+        forced = count
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, _)| p)
+            .collect();
+        rest
+    } else {
+        held.clone()
+    };
+    let is_due = |r: &LogRecord| due(day, &r.host, &r.app) || forced.contains(&pair(r));
+    // what the partition holds, by due-ness: decides what is deleted from it afterwards
+    let mut due_pairs = BTreeSet::new();
+    let mut kept = crate::store::logs::day::DayMeta::empty(day);
+    for r in &held {
+        if is_due(r) {
+            due_pairs.insert(pair(r));
+        } else {
+            kept.add(r.timestamp_ns, &r.host, &r.app);
         }
     }
+    drop(held);
+    records.retain(|r| is_due(r));
     if records.is_empty() {
-        store.remove_day(day)?;
+        finish(store, day, &kept, &due_pairs, already)?;
+        report.records = before;
+        report.resumed = already;
+        report.kept_hot = kept.count;
         return Ok(report);
     }
+    let resumed = already;
     records.sort_by_key(|r| r.timestamp_ns);
     let written = archive.append_day(day, &records, level, fault)?;
     // read back what is on disk through a fresh open, not what we hold in memory
@@ -119,13 +183,45 @@ pub fn seal_day_with(
     if fault == Some(Step::Indexed) {
         return Err(ArchiveError::Injected(Step::Indexed));
     }
-    store.remove_day(day)?;
+    finish(store, day, &kept, &due_pairs, true)?;
+    report.kept_hot = kept.count;
     report.records = found;
     report.resumed = resumed;
     report.frames = written.len() as u64;
     report.raw_bytes = written.iter().map(|e| e.raw_len).sum();
     report.compressed_bytes = written.iter().map(|e| e.len).sum();
     Ok(report)
+}
+
+/// The last step of a seal: the partition goes when nothing in it stays hot; otherwise its due
+/// records (all archived by now) are deleted from it and it is marked partly archived, with
+/// its metadata narrowed to what stays (so the next round skips it until that is due).
+fn finish(
+    store: &LogStore,
+    day: i64,
+    kept: &crate::store::logs::day::DayMeta,
+    due_pairs: &BTreeSet<(String, String)>,
+    archived: bool,
+) -> Result<(), ArchiveError> {
+    if kept.count == 0 {
+        store.remove_day(day)?;
+        return Ok(());
+    }
+    let marked = !store.holds_whole_day(day);
+    if !due_pairs.is_empty() || (archived && !marked) {
+        let pairs: Vec<(String, String)> = due_pairs.iter().cloned().collect();
+        let left = store.delete_pairs(day, &pairs, kept)?;
+        if left != kept.count {
+            // a record the term deletion could not reach stays in both places: search shows
+            // it twice rather than never (the next round retries)
+            tracing::warn!(
+                "{}: {left} records left hot after sealing, expected {}",
+                format_day(day),
+                kept.count
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `records` minus `archived`, as multisets (fields compared in sorted order).
@@ -156,13 +252,19 @@ fn without(records: Vec<LogRecord>, archived: Vec<LogRecord>) -> Vec<LogRecord> 
 /// it) and finishes deleting partitions of days that are already archived. Run before sealing
 /// and at start-up. Returns the days whose deletion was finished.
 pub fn recover(store: &LogStore) -> Result<Vec<SealReport>, ArchiveError> {
+    recover_due(store, &all_due)
+}
+
+/// [`recover`] under a policy with overrides: a day marked partly archived is consistent
+/// (its marker is written after its deletion commits) and is left to the regular rounds.
+pub fn recover_due(store: &LogStore, due: Due) -> Result<Vec<SealReport>, ArchiveError> {
     let dir = store.archive_dir();
     let mut done = Vec::new();
     for year in years(&dir)? {
         let archive = YearArchive::open(&dir, year)?;
         for day in archive.day_counts().into_keys() {
-            if store.has_day(day)? {
-                done.push(seal_day(store, day)?);
+            if store.holds_whole_day(day) {
+                done.push(seal_day_due(store, day, due)?);
             }
         }
     }
@@ -234,24 +336,142 @@ pub fn apply(
     now_ns: i64,
     policy: &super::retention::LogRetention,
 ) -> Result<Vec<SealReport>, ArchiveError> {
-    if policy.archive {
-        let out = seal_due(store, now_ns, policy.hot_days)?;
-        if let super::retention::KeepYears::Years(n) = policy.keep_years {
-            let year = year_of_day(crate::model::time::day_of_ns(now_ns));
-            prune_years(&store.archive_dir(), year, n)?;
-        }
-        return Ok(out);
-    }
+    apply_with(store, now_ns, policy, &mut super::progress::ignore)
+}
+
+/// [`apply`] with per-record overrides and progress (days done of the days due). A day is
+/// looked at when it is older than the shortest hot window any rule gives, and only when its
+/// hosts and apps say some record of it may be due; then each record is due by its own
+/// window ([`LogRetention::hot_days_for`](super::retention::LogRetention::hot_days_for)).
+pub fn apply_with(
+    store: &LogStore,
+    now_ns: i64,
+    policy: &super::retention::LogRetention,
+    on: OnProgress,
+) -> Result<Vec<SealReport>, ArchiveError> {
     let today = crate::model::time::day_of_ns(now_ns);
-    let first_hot = today - i64::from(policy.hot_days.max(1)) + 1;
-    let mut out = Vec::new();
+    let due = |day: i64, host: &str, app: &str| {
+        day < today - i64::from(policy.hot_days_for(host, app).max(1)) + 1
+    };
+    let first_hot = today - i64::from(policy.min_hot_days().max(1)) + 1;
+    let mut out = if policy.archive {
+        recover_due(store, &due)?
+    } else {
+        Vec::new()
+    };
+    let mut days = Vec::new();
     for part in store.partitions()? {
-        if part.day < first_hot {
-            store.remove_day(part.day)?;
-            out.push(SealReport {
-                day: format_day(part.day),
-                ..SealReport::default()
-            });
+        if part.day >= first_hot {
+            continue;
+        }
+        let maybe_due = match part.meta.read() {
+            Ok(m) if !m.overflow && m.hosts.len().saturating_mul(m.apps.len()) <= 100_000 => m
+                .hosts
+                .iter()
+                .any(|h| m.apps.iter().any(|a| due(part.day, h, a))),
+            _ => true,
+        };
+        if maybe_due {
+            days.push(part.day);
+        }
+    }
+    let mut p = Progress {
+        frames_total: days.len() as u64,
+        ..Progress::default()
+    };
+    for day in days {
+        if policy.archive {
+            out.push(seal_day_due(store, day, &due)?);
+        } else {
+            out.push(drop_due(store, day, &due)?);
+        }
+        p.frames_done += 1;
+        on(p);
+    }
+    if policy.archive {
+        let year = year_of_day(today);
+        prune_years_with(&store.archive_dir(), year, policy)?;
+    }
+    Ok(out)
+}
+
+/// `archive = false`: deletes a day's due records (the whole partition when all are due).
+fn drop_due(store: &LogStore, day: i64, due: Due) -> Result<SealReport, ArchiveError> {
+    let mut report = SealReport {
+        day: format_day(day),
+        ..SealReport::default()
+    };
+    let mut due_pairs = BTreeSet::new();
+    let mut kept = crate::store::logs::day::DayMeta::empty(day);
+    for r in store.day_records(day)? {
+        if due(day, &r.host, &r.app) {
+            due_pairs.insert((r.host.to_lowercase(), r.app.to_lowercase()));
+        } else {
+            kept.add(r.timestamp_ns, &r.host, &r.app);
+        }
+    }
+    if kept.count == 0 {
+        store.remove_day(day)?;
+    } else if !due_pairs.is_empty() {
+        let pairs: Vec<(String, String)> = due_pairs.into_iter().collect();
+        store.delete_pairs(day, &pairs, &kept)?;
+    }
+    report.kept_hot = kept.count;
+    Ok(report)
+}
+
+/// Deletes archive years no record of which is kept any longer: a year older than the
+/// longest `keep_years` of any rule goes unread; a younger one past the default goes only when
+/// no frame in it may hold a record whose rule keeps it (judged by the frame's host and app
+/// lists; a frame with too many to list counts as holding every rule's records).
+pub fn prune_years_with(
+    dir: &Path,
+    current_year: i64,
+    policy: &super::retention::LogRetention,
+) -> Result<Vec<i64>, ArchiveError> {
+    use super::retention::KeepYears;
+    let oldest = |k: KeepYears| match k {
+        KeepYears::Forever => i64::MIN,
+        KeepYears::Years(n) => current_year - i64::from(n.max(1)) + 1,
+    };
+    let default_oldest = oldest(policy.keep_years);
+    let max_oldest = oldest(policy.max_keep_years());
+    if max_oldest == default_oldest || !policy.has_overrides() {
+        return match policy.max_keep_years() {
+            KeepYears::Forever => Ok(Vec::new()),
+            KeepYears::Years(n) => prune_years(dir, current_year, n),
+        };
+    }
+    // years older than every rule go as before
+    let mut out = match policy.max_keep_years() {
+        KeepYears::Forever => Vec::new(),
+        KeepYears::Years(n) => prune_years(dir, current_year, n)?,
+    };
+    for year in years(dir)? {
+        if year >= default_oldest {
+            continue;
+        }
+        let a = YearArchive::open_read_only(dir, year)?;
+        let still_kept = a.entries().iter().any(|e| {
+            if e.overflow {
+                return true;
+            }
+            e.hosts.iter().any(|h| {
+                e.apps
+                    .iter()
+                    .any(|ap| year >= oldest(policy.keep_years_for(h, ap)))
+            })
+        });
+        if !still_kept {
+            let (zst, idx) = super::year_paths(dir, year);
+            for path in [idx, zst] {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(super::io(&path)(e)),
+                }
+            }
+            out.push(year);
         }
     }
     Ok(out)

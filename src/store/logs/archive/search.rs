@@ -22,14 +22,7 @@ pub struct ArchiveSearchResult {
     pub frames_skipped: u64,
 }
 
-/// Progress of a search, reported after each frame read.
-#[derive(Debug, Clone, Copy)]
-pub struct Progress {
-    pub frames_done: u64,
-    pub frames_total: u64,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-}
+pub use super::progress::Progress;
 
 fn may_contain(set: &[String], overflow: bool, wanted: &Option<Vec<String>>) -> bool {
     match wanted {
