@@ -186,6 +186,7 @@ mod tests {
                 )
                 .unwrap(),
             ),
+            events: Arc::new(crate::store::events::EventStore::open(dir).unwrap()),
         };
         (s, (prx, rrx))
     }

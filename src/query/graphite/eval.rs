@@ -57,6 +57,8 @@ pub struct Context<'a> {
     pub backend: &'a dyn MetricsBackend,
     /// The request's `xFilesFactor`, if given (graphite-web's default is 0).
     pub x_files_factor: Option<f64>,
+    /// Graphite events, for the `events()` function (none: it finds no events).
+    pub events: Option<&'a crate::store::events::EventStore>,
 }
 
 impl<'a> Context<'a> {
@@ -67,6 +69,7 @@ impl<'a> Context<'a> {
             now,
             backend,
             x_files_factor: None,
+            events: None,
         }
     }
 
@@ -112,10 +115,20 @@ impl<'a> Context<'a> {
     /// graphite-web's fetchData: every name the pattern expands to, read over the range,
     /// sorted by name; names without data in range are left out.
     pub fn fetch(&self, pattern: &str) -> Result<Vec<TimeSeries>, EvalError> {
-        let mut names = self
+        let names = self
             .backend
             .expand(pattern)
             .map_err(|e| EvalError::Store(e.to_string()))?;
+        self.read_all(names, pattern)
+    }
+
+    /// Reads the named series over the range, sorted by name, each tagged with the path
+    /// expression it came from; names without data in range are left out.
+    pub fn read_all(
+        &self,
+        mut names: Vec<String>,
+        pattern: &str,
+    ) -> Result<Vec<TimeSeries>, EvalError> {
         names.sort();
         names.dedup();
         let mut out = Vec::with_capacity(names.len());

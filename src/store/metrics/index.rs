@@ -158,6 +158,29 @@ impl SeriesIndex {
         &self.tags
     }
 
+    /// `/tags/autoComplete/tags` (see [`TagIndex::auto_complete_tags`]).
+    pub fn auto_complete_tags(
+        &self,
+        exprs: &[String],
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, TagError> {
+        self.tags
+            .auto_complete_tags(exprs, prefix, limit, &|sid| self.name(sid))
+    }
+
+    /// `/tags/autoComplete/values` (see [`TagIndex::auto_complete_values`]).
+    pub fn auto_complete_values(
+        &self,
+        exprs: &[String],
+        tag: &str,
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, TagError> {
+        self.tags
+            .auto_complete_values(exprs, tag, prefix, limit, &|sid| self.name(sid))
+    }
+
     /// Removes series from the tag index (not their data), durably: the series records are
     /// fsynced first, so every id the deletion log names exists after a crash.
     pub fn delete_tagged(&mut self, names: &[String]) -> Result<(), MetricsError> {

@@ -576,9 +576,9 @@ impl MetricStore {
         })
     }
 
-    /// Reads the tag index (`/tags`, `/tags/<tag>`, autocompletion).
-    pub fn with_tags<R>(&self, f: impl FnOnce(&tags::TagIndex) -> R) -> Result<R, MetricsError> {
-        Ok(f(self.read_lock()?.index.tag_index()))
+    /// Reads the series and tag index (`/tags`, `/tags/<tag>`, autocompletion).
+    pub fn with_index<R>(&self, f: impl FnOnce(&SeriesIndex) -> R) -> Result<R, MetricsError> {
+        Ok(f(&self.read_lock()?.index))
     }
 
     /// graphite-web's `tag_series`: each (already normalized) path is indexed, creating the

@@ -421,6 +421,85 @@ impl TagIndex {
     }
 }
 
+impl TagIndex {
+    /// graphite-web's `auto_complete_tags`: without expressions, the known tags starting
+    /// with `prefix`; with them, the tags of the matching series (except the ones the
+    /// expressions name) starting with `prefix`; sorted, at most `limit`.
+    pub fn auto_complete_tags<'n>(
+        &self,
+        exprs: &[String],
+        prefix: Option<&str>,
+        limit: usize,
+        name_of: &dyn Fn(u32) -> Option<&'n str>,
+    ) -> Result<Vec<String>, TagError> {
+        let prefix = prefix.unwrap_or("");
+        if exprs.is_empty() {
+            return Ok(self
+                .tags
+                .keys()
+                .filter(|t| t.starts_with(prefix))
+                .take(limit)
+                .map(|t| t.to_string())
+                .collect());
+        }
+        let parsed = exprs
+            .iter()
+            .map(|e| TagExpr::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let searched: Vec<&str> = parsed.iter().map(|e| e.tag.as_str()).collect();
+        let mut out = std::collections::BTreeSet::new();
+        for sid in self.find_ids(&parsed, name_of)? {
+            for (k, _) in name_of(sid).and_then(series_tags).unwrap_or_default() {
+                if !searched.contains(&k) && k.starts_with(prefix) {
+                    out.insert(k);
+                }
+            }
+        }
+        Ok(out.into_iter().take(limit).map(String::from).collect())
+    }
+
+    /// graphite-web's `auto_complete_values`: the values of `tag` starting with `prefix`,
+    /// over every live series or over the series matching the expressions; sorted, at most
+    /// `limit`.
+    pub fn auto_complete_values<'n>(
+        &self,
+        exprs: &[String],
+        tag: &str,
+        prefix: Option<&str>,
+        limit: usize,
+        name_of: &dyn Fn(u32) -> Option<&'n str>,
+    ) -> Result<Vec<String>, TagError> {
+        let prefix = prefix.unwrap_or("");
+        if exprs.is_empty() {
+            let Some(t) = self.tags.get(tag) else {
+                return Ok(Vec::new());
+            };
+            return Ok(t
+                .values
+                .iter()
+                .filter(|(v, l)| !l.is_empty() && v.starts_with(prefix))
+                .take(limit)
+                .map(|(v, _)| v.to_string())
+                .collect());
+        }
+        let mut parsed = exprs
+            .iter()
+            .map(|e| TagExpr::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        parsed.push(TagExpr::parse(&format!("{tag}!="))?);
+        let mut out = std::collections::BTreeSet::new();
+        for sid in self.find_ids(&parsed, name_of)? {
+            let tags = name_of(sid).and_then(series_tags).unwrap_or_default();
+            if let Some((_, v)) = tags.iter().find(|(k, _)| *k == tag)
+                && v.starts_with(prefix)
+            {
+                out.insert(*v);
+            }
+        }
+        Ok(out.into_iter().take(limit).map(String::from).collect())
+    }
+}
+
 /// The deletion log beside the series index: 9-byte records `op u8 | sid u32 | crc32 u32`
 /// (little-endian, the CRC over the first five bytes), op 1 deletes and 2 restores.
 pub struct DeletionLog {
