@@ -493,6 +493,15 @@ fn limit_param(p: &[(String, String)], key: &str) -> Result<Option<usize>, ApiEr
     }
 }
 
+/// The autocompletion `limit`: 100 when absent or empty; a negative one leaves nothing (as
+/// graphite-web's loop, which never takes a tag past a negative limit).
+fn autocomplete_limit(p: &[(String, String)]) -> Result<usize, ApiError> {
+    if get(p, "limit").is_none_or(|v| v.trim().is_empty()) {
+        return Ok(AUTOCOMPLETE_LIMIT);
+    }
+    Ok(limit_param(p, "limit")?.unwrap_or(0))
+}
+
 /// Expressions as graphite-web reads them: every `expr`, or else every `expr[]`.
 fn exprs_param(p: &[(String, String)]) -> Vec<String> {
     let plain: Vec<String> = p
@@ -635,10 +644,7 @@ pub async fn tags_auto_complete_tags(
     let p = params(q, &headers, &body);
     let exprs = exprs_param(&p);
     let prefix = get(&p, "tagPrefix").map(String::from);
-    let limit = match get(&p, "limit") {
-        None => AUTOCOMPLETE_LIMIT,
-        Some(_) => limit_param(&p, "limit")?.unwrap_or(0),
-    };
+    let limit = autocomplete_limit(&p)?;
     let store = s.metrics.clone();
     let found = tag_blocking(move || {
         store
@@ -664,10 +670,7 @@ pub async fn tags_auto_complete_values(
         .ok_or_else(|| ApiError::BadRequest("no tag specified".into()))?
         .to_string();
     let prefix = get(&p, "valuePrefix").map(String::from);
-    let limit = match get(&p, "limit") {
-        None => AUTOCOMPLETE_LIMIT,
-        Some(_) => limit_param(&p, "limit")?.unwrap_or(0),
-    };
+    let limit = autocomplete_limit(&p)?;
     let store = s.metrics.clone();
     let found = tag_blocking(move || {
         store
