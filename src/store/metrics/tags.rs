@@ -14,9 +14,11 @@
 //! in first-seen order over the series ids, so they are stable across restarts and, as in
 //! graphite-web, a tag or value keeps its id after its last series is deleted.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -130,6 +132,37 @@ pub fn anchored(spec: &str) -> Result<Regex, TagError> {
             spec: spec.to_string(),
             reason: e.to_string().lines().last().unwrap_or_default().to_string(),
         })
+}
+
+/// The literal text every match of the anchored regex `spec` starts with (possibly empty):
+/// plain characters and escaped punctuation up to the first other metacharacter, stopping
+/// before a character a `*`, `?` or `{` makes optional; nothing when the pattern has an
+/// alternation or starts with flags. Lets a `=~` scan only the values after that prefix.
+pub fn literal_prefix(spec: &str) -> String {
+    let spec = spec.strip_prefix('^').unwrap_or(spec);
+    if spec.contains('|') || spec.starts_with("(?") {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        let lit = match c {
+            '\\' => match chars.peek() {
+                Some(&n) if n.is_ascii_punctuation() => {
+                    chars.next();
+                    n
+                }
+                _ => break,
+            },
+            '.' | '[' | ']' | '(' | ')' | '*' | '+' | '?' | '{' | '}' | '^' | '$' => break,
+            other => other,
+        };
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        out.push(lit);
+    }
+    out
 }
 
 /// The tags of a stored (normalized) series name: `name` first, then the others in the
@@ -327,7 +360,7 @@ impl TagIndex {
         exprs: &[TagExpr],
         name_of: &dyn Fn(u32) -> Option<&'n str>,
     ) -> Result<Vec<u32>, TagError> {
-        let mut selecting: Vec<Vec<u32>> = Vec::new();
+        let mut selecting: Vec<Cow<'_, [u32]>> = Vec::new();
         let mut filters = Vec::new();
         for e in exprs {
             if e.matches_empty() {
@@ -335,29 +368,43 @@ impl TagIndex {
                 continue;
             }
             // a selecting expression needs the tag: gather the series of matching values
+            let Some(tag) = self.tags.get(e.tag.as_str()) else {
+                selecting.push(Cow::Owned(Vec::new()));
+                continue;
+            };
+            if e.op == Op::Eq {
+                let l = tag
+                    .values
+                    .get(e.spec.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                selecting.push(Cow::Borrowed(l));
+                continue;
+            }
+            // only the values after a `=~` regex's literal prefix can match it
+            let prefix = if e.op == Op::Match {
+                literal_prefix(&e.spec)
+            } else {
+                String::new()
+            };
             let mut ids = Vec::new();
-            if let Some(tag) = self.tags.get(e.tag.as_str()) {
-                if e.op == Op::Eq {
-                    if let Some(l) = tag.values.get(e.spec.as_str()) {
-                        ids.extend_from_slice(l);
-                    }
-                } else {
-                    for (v, l) in &tag.values {
-                        if e.matches(v) {
-                            ids.extend_from_slice(l);
-                        }
-                    }
-                    ids.sort_unstable();
-                    ids.dedup();
+            for (v, l) in tag
+                .values
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .take_while(|(v, _)| v.starts_with(prefix.as_str()))
+            {
+                if e.matches(v) {
+                    ids.extend_from_slice(l);
                 }
             }
-            selecting.push(ids);
+            ids.sort_unstable();
+            ids.dedup();
+            selecting.push(Cow::Owned(ids));
         }
         if selecting.is_empty() {
             return Err(TagError::AllMatchEmpty);
         }
-        selecting.sort_by_key(Vec::len);
-        let mut out = selecting.swap_remove(0);
+        selecting.sort_by_key(|s| s.len());
+        let mut out = selecting.swap_remove(0).into_owned();
         for other in &selecting {
             out.retain(|id| other.binary_search(id).is_ok());
         }
@@ -669,6 +716,45 @@ mod tests {
             find(&ix, &n, &["dc=~("]).unwrap_err(),
             TagError::Regex { .. }
         ));
+    }
+
+    #[test]
+    fn literal_prefixes_never_claim_too_much() {
+        for (spec, want) in [
+            ("web", "web"),
+            ("^web1", "web1"),
+            ("servers\\.host0001", "servers.host0001"),
+            ("web.*", "web"),
+            ("webx*", "web"),
+            ("webx?", "web"),
+            ("web{2}", "we"),
+            ("web+", "web"),
+            ("a|b", ""),
+            ("(?i)web", ""),
+            ("[ab]c", ""),
+            ("ab\\d", "ab"),
+        ] {
+            assert_eq!(literal_prefix(spec), want, "{spec}");
+            let re = anchored(spec).unwrap();
+            let p = literal_prefix(spec);
+            // anything the regex matches starts with the prefix
+            for probe in [
+                "web",
+                "web1",
+                "webxx",
+                "we",
+                "servers.host00012",
+                "a",
+                "b",
+                "WEB",
+                "abc",
+                "ab1",
+            ] {
+                if re.is_match(probe) {
+                    assert!(probe.starts_with(&p), "{spec} matched {probe} outside {p}");
+                }
+            }
+        }
     }
 
     #[test]
