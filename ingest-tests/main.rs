@@ -3,7 +3,9 @@
 
 mod archive_e2e;
 mod durability;
+mod grafana_e2e;
 mod graphite_golden;
+mod graphite_tags_e2e;
 mod harness;
 mod loghub;
 mod metrics_e2e;

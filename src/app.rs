@@ -27,6 +27,7 @@ use crate::ingest::monit::inventory::Inventory;
 use crate::ingest::syslog::listener::{self, SyslogSettings};
 use crate::metrics::Counters;
 use crate::model::{LogRecord, MetricPoint};
+use crate::store::events::EventStore;
 use crate::store::logs::LogStore;
 use crate::store::logs::archive::retention::{LogRetention, SharedRetention};
 use crate::store::logs::writer::{self, WriterConfig};
@@ -147,6 +148,13 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .context("cannot open the metric store")?;
         Arc::new(store)
     };
+    let events = {
+        let dir = cfg.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || EventStore::open(&dir))
+            .await?
+            .context("cannot open the event store")?;
+        Arc::new(store)
+    };
     let metrics_thread = {
         let (store, counters) = (metrics.clone(), counters.clone());
         std::thread::Builder::new()
@@ -240,6 +248,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             normalizer: normalizer.clone(),
             metrics: metrics.clone(),
             disk: disk.clone(),
+            events: events.clone(),
         };
         let mut stop = stop_rx.clone();
         http_task = Some(tokio::spawn(async move {

@@ -1,7 +1,8 @@
 //! The Graphite API, as graphite-web 1.1 answers it: `/render` (targets evaluated by
 //! `query::graphite`), `/functions`, `/metrics/find`,
-//! `/metrics/expand`, `/metrics/index.json` and `/version`. Parameters come from the query
-//! string and, for POST, a form body, merged as graphite-web merges them.
+//! `/metrics/expand`, `/metrics/index.json`, `/version`, the tag database (`/tags/...`) and
+//! events (`/events/...`). Parameters come from the query string and, for POST, a form body,
+//! merged as graphite-web merges them.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,9 @@ use crate::model::time::now_ns;
 use crate::query::graphite::eval::{Context, EvalError, Request};
 use crate::query::graphite::functions;
 use crate::query::graphite::series::TimeSeries;
-use crate::store::metrics::MetricsBackend;
+use crate::store::events;
+use crate::store::metrics::tags;
+use crate::store::metrics::{MetricsBackend, MetricsError};
 
 /// graphite-web's version string, which Grafana reads to pick its request dialect.
 pub const VERSION: &str = "1.1.8";
@@ -279,11 +282,13 @@ pub async fn render(
     };
     let request = Request::with_templates(templates(&p));
     let store = s.metrics.clone();
+    let events = s.events.clone();
     let now_s = now.div_euclid(1_000_000_000);
     let series = tokio::task::spawn_blocking(move || -> Result<Vec<TimeSeries>, EvalError> {
         let mut ctx = Context::new(&*store, from, until, now_s);
         ctx.x_files_factor = xff;
         ctx.request = Some(&request);
+        ctx.events = Some(&*events);
         let mut out = Vec::new();
         for t in targets {
             out.extend(ctx.eval_target(&t)?);
@@ -502,6 +507,332 @@ pub async fn version() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain")],
         VERSION,
     )
+}
+
+/// graphite-web's default `limit` of the autocompletion endpoints (`TAGDB_AUTOCOMPLETE_LIMIT`).
+const AUTOCOMPLETE_LIMIT: usize = 100;
+
+/// A `limit` parameter: absent or empty is no limit; a negative one is none either (SQL's
+/// `LIMIT -1`); anything but an integer is a 400.
+fn limit_param(p: &[(String, String)], key: &str) -> Result<Option<usize>, ApiError> {
+    match get(p, key).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => {
+            let n: i64 = v.parse().map_err(|_| {
+                ApiError::BadRequest(format!("invalid '{key}': {v} (an integer is expected)"))
+            })?;
+            Ok(usize::try_from(n).ok())
+        }
+    }
+}
+
+/// The autocompletion `limit`: 100 when absent or empty; a negative one leaves nothing (as
+/// graphite-web's loop, which never takes a tag past a negative limit).
+fn autocomplete_limit(p: &[(String, String)]) -> Result<usize, ApiError> {
+    if get(p, "limit").is_none_or(|v| v.trim().is_empty()) {
+        return Ok(AUTOCOMPLETE_LIMIT);
+    }
+    Ok(limit_param(p, "limit")?.unwrap_or(0))
+}
+
+/// Expressions as graphite-web reads them: every `expr`, or else every `expr[]`.
+fn exprs_param(p: &[(String, String)]) -> Vec<String> {
+    let plain: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "expr")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if !plain.is_empty() {
+        return plain;
+    }
+    p.iter()
+        .filter(|(k, _)| k == "expr[]")
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// Paths as graphite-web's tag views read them: every `path`, or else every `path[]`.
+fn paths_param(p: &[(String, String)]) -> Vec<String> {
+    let plain: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "path")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if !plain.is_empty() {
+        return plain;
+    }
+    p.iter()
+        .filter(|(k, _)| k == "path[]")
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// A tag-store answer as graphite-web's `jsonResponse` writes it (`pretty`: indented).
+fn tag_json(p: &[(String, String)], v: &Value) -> Response {
+    let pretty = get(p, "pretty").is_some_and(|v| !v.is_empty());
+    let body = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+    .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A tag query's failure: the request's fault (400) or the store's (500).
+fn tag_error(e: MetricsError) -> ApiError {
+    match e {
+        MetricsError::Tag(t) => ApiError::BadRequest(t.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// Runs a tag-store call on the blocking pool.
+async fn tag_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, MetricsError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(tag_error)
+}
+
+/// `GET /tags`: `[{"id", "tag"}]`, sorted; `filter` (a regex anchored at the start), `limit`.
+pub async fn tags_list(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q, &HeaderMap::new(), &Bytes::new());
+    let filter = get(&p, "filter").map(String::from);
+    let limit = limit_param(&p, "limit")?;
+    let store = s.metrics.clone();
+    let tags = tag_blocking(move || {
+        store
+            .with_index(|ix| ix.tag_index().list_tags(filter.as_deref(), limit))?
+            .map_err(MetricsError::from)
+    })
+    .await?;
+    let v: Vec<Value> = tags
+        .into_iter()
+        .map(|(id, tag)| json!({"id": id, "tag": tag}))
+        .collect();
+    Ok(tag_json(&p, &Value::Array(v)))
+}
+
+/// `GET /tags/<tag>`: `{"id", "tag", "values": [{"id", "value", "count"}]}`, or `null` for a
+/// tag never seen (as graphite-web); `filter` and `limit` apply to the values.
+pub async fn tag_details(
+    State(s): State<AppState>,
+    Path(tag): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q, &HeaderMap::new(), &Bytes::new());
+    let filter = get(&p, "filter").map(String::from);
+    let limit = limit_param(&p, "limit")?;
+    let store = s.metrics.clone();
+    let t = tag.clone();
+    let found = tag_blocking(move || {
+        store
+            .with_index(|ix| ix.tag_index().get_tag(&t, filter.as_deref(), limit))?
+            .map_err(MetricsError::from)
+    })
+    .await?;
+    let v = match found {
+        None => Value::Null,
+        Some((id, values)) => {
+            let values: Vec<Value> = values
+                .into_iter()
+                .map(|v| json!({"id": v.id, "value": v.value, "count": v.count}))
+                .collect();
+            json!({"id": id, "tag": tag, "values": values})
+        }
+    };
+    Ok(tag_json(&p, &v))
+}
+
+/// `/tags/findSeries` (GET or POST): the series matching every `expr`, sorted.
+pub async fn tags_find_series(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let exprs = exprs_param(&p);
+    if exprs.is_empty() {
+        return Err(ApiError::BadRequest("no tag expressions specified".into()));
+    }
+    let store = s.metrics.clone();
+    let found = tag_blocking(move || store.find_tagged(&exprs)).await?;
+    Ok(tag_json(&p, &json!(found)))
+}
+
+/// `/tags/autoComplete/tags` (GET or POST): `expr`, `tagPrefix`, `limit` (default 100).
+pub async fn tags_auto_complete_tags(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let exprs = exprs_param(&p);
+    let prefix = get(&p, "tagPrefix").map(String::from);
+    let limit = autocomplete_limit(&p)?;
+    let store = s.metrics.clone();
+    let found = tag_blocking(move || {
+        store
+            .with_index(|ix| ix.auto_complete_tags(&exprs, prefix.as_deref(), limit))?
+            .map_err(MetricsError::from)
+    })
+    .await?;
+    Ok(tag_json(&p, &json!(found)))
+}
+
+/// `/tags/autoComplete/values` (GET or POST): `tag` (required), `expr`, `valuePrefix`,
+/// `limit` (default 100).
+pub async fn tags_auto_complete_values(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let exprs = exprs_param(&p);
+    let tag = get(&p, "tag")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("no tag specified".into()))?
+        .to_string();
+    let prefix = get(&p, "valuePrefix").map(String::from);
+    let limit = autocomplete_limit(&p)?;
+    let store = s.metrics.clone();
+    let found = tag_blocking(move || {
+        store
+            .with_index(|ix| ix.auto_complete_values(&exprs, &tag, prefix.as_deref(), limit))?
+            .map_err(MetricsError::from)
+    })
+    .await?;
+    Ok(tag_json(&p, &json!(found)))
+}
+
+/// Normalizes posted paths as carbon does (OpenMetrics `name{k="v"}` too), refusing the ones
+/// graphite-web refuses.
+fn normalize_paths(paths: &[String]) -> Result<Vec<String>, ApiError> {
+    paths
+        .iter()
+        .map(|path| {
+            let p = if path.ends_with("\"}") && path.contains('{') {
+                crate::ingest::carbon::normalize_name(path)
+            } else {
+                path.clone()
+            };
+            tags::normalize_path(&p).map_err(|e| ApiError::BadRequest(e.to_string()))
+        })
+        .collect()
+}
+
+/// `POST /tags/tagSeries`: indexes `path` and answers its normalized form.
+pub async fn tags_tag_series(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let path = get(&p, "path")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("no path specified".into()))?;
+    let paths = normalize_paths(&[path.to_string()])?;
+    let store = s.metrics.clone();
+    let answer = json!(paths[0]);
+    tag_blocking(move || store.tag_series(&paths)).await?;
+    Ok(tag_json(&p, &answer))
+}
+
+/// `POST /tags/tagMultiSeries`: `path` (or `path[]`) repeated; answers the normalized paths.
+pub async fn tags_tag_multi_series(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let paths = paths_param(&p);
+    if paths.is_empty() {
+        return Err(ApiError::BadRequest("no paths specified".into()));
+    }
+    let paths = normalize_paths(&paths)?;
+    let answer = json!(paths);
+    let store = s.metrics.clone();
+    tag_blocking(move || store.tag_series(&paths)).await?;
+    Ok(tag_json(&p, &answer))
+}
+
+/// `POST /tags/delSeries`: `path` (or `path[]`) repeated; the series leave the tag index
+/// (their data stays, as in graphite-web). Answers `true`.
+pub async fn tags_del_series(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = params(q, &headers, &body);
+    let paths = paths_param(&p);
+    if paths.is_empty() {
+        return Err(ApiError::BadRequest("no path specified".into()));
+    }
+    let paths = normalize_paths(&paths)?;
+    let store = s.metrics.clone();
+    tag_blocking(move || store.del_series(&paths)).await?;
+    Ok(tag_json(&p, &Value::Bool(true)))
+}
+
+/// `/events/get_data`: graphite-web's event list, `from` (default: the epoch), `until`
+/// (default: now), `tags` (space-separated), `set=union|intersection`, `jsonp`.
+pub async fn events_get_data(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // graphite-web reads from/until/tags/set from the query string only, jsonp from both
+    let query = params(q.clone(), &HeaderMap::new(), &Bytes::new());
+    let merged = params(q, &headers, &body);
+    let now = now_ns();
+    let time = |key: &str| -> Result<Option<i64>, ApiError> {
+        match get(&query, key) {
+            None => Ok(None),
+            Some(v) => crate::query::time::parse_time(v, now)
+                .map(|ns| Some(ns.div_euclid(1_000_000_000)))
+                .map_err(|e| ApiError::BadRequest(format!("invalid '{key}': {e}"))),
+        }
+    };
+    let from = time("from")?.unwrap_or(0);
+    let until = time("until")?.unwrap_or_else(|| now.div_euclid(1_000_000_000));
+    let tags: Option<Vec<String>> =
+        get(&query, "tags").map(|t| t.split(' ').map(String::from).collect());
+    let op = events::SetOp::parse(get(&query, "set"));
+    let store = s.events.clone();
+    let found =
+        super::error::blocking(move || store.find(from, until, tags.as_deref(), op)).await?;
+    let body = Value::Array(found.iter().map(events::to_json).collect()).to_string();
+    Ok(match get(&merged, "jsonp") {
+        Some(cb) => (
+            [(header::CONTENT_TYPE, "text/javascript")],
+            format!("{cb}({body})"),
+        )
+            .into_response(),
+        None => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    })
+}
+
+/// `POST /events/`: stores one event (JSON body: `what`, `tags`, `data`, `when`); answers 200
+/// with an empty body, as graphite-web.
+pub async fn events_post(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let event = events::parse_post(&body, now_ns().div_euclid(1_000_000_000))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let store = s.events.clone();
+    super::error::blocking(move || store.post(event)).await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 #[cfg(test)]

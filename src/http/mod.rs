@@ -45,6 +45,8 @@ pub struct AppState {
     pub monit_users: Arc<[MonitUser]>,
     /// The metric store behind the Graphite API.
     pub metrics: Arc<crate::store::metrics::MetricStore>,
+    /// Graphite events (`/events/...` and the `events()` function).
+    pub events: Arc<crate::store::events::EventStore>,
     /// The log rules in use, for `/api/parsers/stats`.
     pub normalizer: Arc<crate::normalize::SharedNormalizer>,
     /// Whether the disk floor paused ingestion (`/health` says so, `/metrics` has a gauge).
@@ -68,6 +70,33 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(graphite::version))
         .route("/functions", get(graphite::functions_list))
         .route("/functions/{name}", get(graphite::function_details))
+        .route("/tags", get(graphite::tags_list))
+        .route("/tags/", get(graphite::tags_list))
+        .route(
+            "/tags/findSeries",
+            get(graphite::tags_find_series).post(graphite::tags_find_series),
+        )
+        .route(
+            "/tags/autoComplete/tags",
+            get(graphite::tags_auto_complete_tags).post(graphite::tags_auto_complete_tags),
+        )
+        .route(
+            "/tags/autoComplete/values",
+            get(graphite::tags_auto_complete_values).post(graphite::tags_auto_complete_values),
+        )
+        .route("/tags/tagSeries", post(graphite::tags_tag_series))
+        .route(
+            "/tags/tagMultiSeries",
+            post(graphite::tags_tag_multi_series),
+        )
+        .route("/tags/delSeries", post(graphite::tags_del_series))
+        .route("/tags/{tag}", get(graphite::tag_details))
+        .route(
+            "/events/get_data",
+            get(graphite::events_get_data).post(graphite::events_get_data),
+        )
+        .route("/events", post(graphite::events_post))
+        .route("/events/", post(graphite::events_post))
         .route(
             "/api/logs/search",
             get(logs::search_get).post(logs::search_post),

@@ -187,6 +187,7 @@ mod tests {
                 )
                 .unwrap(),
             ),
+            events: Arc::new(crate::store::events::EventStore::open(dir).unwrap()),
         };
         (s, (prx, rrx))
     }

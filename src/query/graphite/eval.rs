@@ -81,6 +81,8 @@ pub struct Context<'a> {
     pub x_files_factor: Option<f64>,
     /// State shared by the request's targets; `None` evaluates each target on its own.
     pub request: Option<&'a Request>,
+    /// Graphite events, for the `events()` function (none: it finds no events).
+    pub events: Option<&'a crate::store::events::EventStore>,
 }
 
 impl<'a> Context<'a> {
@@ -92,6 +94,7 @@ impl<'a> Context<'a> {
             backend,
             x_files_factor: None,
             request: None,
+            events: None,
         }
     }
 
@@ -158,10 +161,20 @@ impl<'a> Context<'a> {
     /// graphite-web's fetchData: every name the pattern expands to, read over the range,
     /// sorted by name; names without data in range are left out.
     pub fn fetch(&self, pattern: &str) -> Result<Vec<TimeSeries>, EvalError> {
-        let mut names = self
+        let names = self
             .backend
             .expand(pattern)
             .map_err(|e| EvalError::Store(e.to_string()))?;
+        self.read_all(names, pattern)
+    }
+
+    /// Reads the named series over the range, sorted by name, each tagged with the path
+    /// expression it came from; names without data in range are left out.
+    pub fn read_all(
+        &self,
+        mut names: Vec<String>,
+        pattern: &str,
+    ) -> Result<Vec<TimeSeries>, EvalError> {
         names.sort();
         names.dedup();
         let mut out = Vec::with_capacity(names.len());

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::MetricsError;
+use super::tags::{self, DeletionLog, TagError, TagExpr, TagIndex};
 
 /// Limit on `{a,b}` expansions of one pattern, so a hostile query stays cheap.
 const MAX_EXPANSIONS: usize = 4096;
@@ -40,6 +41,10 @@ pub struct SeriesIndex {
     names: Vec<Arc<str>>,
     ids: HashMap<Arc<str>, u32>,
     root: Node,
+    /// graphite-web's tag database over the same names (see [`tags`]).
+    tags: TagIndex,
+    /// Where `/tags/delSeries` decisions persist.
+    deletions: DeletionLog,
 }
 
 /// `len u32 | crc32 u32 | id u32 | name`, all little-endian; `len` counts id and name.
@@ -68,12 +73,15 @@ impl SeriesIndex {
             .open(path)
             .map_err(|e| MetricsError::io(path, e))?;
         let bytes = std::fs::read(path).map_err(|e| MetricsError::io(path, e))?;
+        let (deletions, deleted) = DeletionLog::open(&path.with_file_name("tags-deleted"))?;
         let mut index = SeriesIndex {
             path: path.to_path_buf(),
             file,
             names: Vec::new(),
             ids: HashMap::new(),
             root: Node::default(),
+            tags: TagIndex::default(),
+            deletions,
         };
         let mut pos = 0;
         while let Some((id, name, next)) = Self::record(&bytes, pos) {
@@ -90,6 +98,18 @@ impl SeriesIndex {
                 .set_len(pos as u64)
                 .and_then(|()| index.file.sync_all())
                 .map_err(|e| MetricsError::io(path, e))?;
+        }
+        // deletions only name series that were fsynced before the record was written
+        for (op, sid) in deleted {
+            let Some(name) = index.names.get(sid as usize).cloned() else {
+                tracing::warn!(sid, "tag deletion log: unknown series skipped");
+                continue;
+            };
+            if op == tags::OP_DELETE {
+                index.tags.remove(sid, &name);
+            } else {
+                index.tags.restore(sid, &name);
+            }
         }
         Ok(index)
     }
@@ -114,6 +134,86 @@ impl SeriesIndex {
             node = node.children.entry(part.into()).or_default();
         }
         node.leaf = Some(id);
+        self.tags.add(id, &name);
+    }
+
+    /// graphite-web's `find_series`: names of the live series matching every tag
+    /// expression, sorted.
+    pub fn find_tagged(&self, exprs: &[String]) -> Result<Vec<String>, TagError> {
+        let exprs = exprs
+            .iter()
+            .map(|e| TagExpr::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out: Vec<String> = self
+            .tags
+            .find_ids(&exprs, &|sid| self.name(sid))?
+            .into_iter()
+            .filter_map(|sid| self.name(sid).map(str::to_string))
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    pub fn tag_index(&self) -> &TagIndex {
+        &self.tags
+    }
+
+    /// `/tags/autoComplete/tags` (see [`TagIndex::auto_complete_tags`]).
+    pub fn auto_complete_tags(
+        &self,
+        exprs: &[String],
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, TagError> {
+        self.tags
+            .auto_complete_tags(exprs, prefix, limit, &|sid| self.name(sid))
+    }
+
+    /// `/tags/autoComplete/values` (see [`TagIndex::auto_complete_values`]).
+    pub fn auto_complete_values(
+        &self,
+        exprs: &[String],
+        tag: &str,
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, TagError> {
+        self.tags
+            .auto_complete_values(exprs, tag, prefix, limit, &|sid| self.name(sid))
+    }
+
+    /// Removes series from the tag index (not their data), durably: the series records are
+    /// fsynced first, so every id the deletion log names exists after a crash.
+    pub fn delete_tagged(&mut self, names: &[String]) -> Result<(), MetricsError> {
+        let mut recs = Vec::new();
+        for n in names {
+            if let Some(sid) = self.get(n)
+                && let Some(name) = self.names.get(sid as usize).cloned()
+                && self.tags.remove(sid, &name)
+            {
+                recs.push((tags::OP_DELETE, sid));
+            }
+        }
+        if !recs.is_empty() {
+            self.sync()?;
+        }
+        self.deletions.append(&recs)
+    }
+
+    /// Puts a deleted series back in the tag index (it was written to or tagged again).
+    pub fn restore_tagged(&mut self, sid: u32) -> Result<(), MetricsError> {
+        if !self.tags.is_deleted(sid) {
+            return Ok(());
+        }
+        if let Some(name) = self.names.get(sid as usize).cloned() {
+            self.tags.restore(sid, &name);
+            self.deletions.append(&[(tags::OP_RESTORE, sid)])?;
+        }
+        Ok(())
+    }
+
+    /// Whether any series is deleted from the tag index (so writes need the check).
+    pub fn has_tag_deletions(&self) -> bool {
+        self.tags.is_deleted_any()
     }
 
     pub fn len(&self) -> usize {

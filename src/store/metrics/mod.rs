@@ -28,6 +28,7 @@ pub mod chunk;
 pub mod head;
 pub mod index;
 pub mod retention;
+pub mod tags;
 pub mod wal;
 
 #[cfg(test)]
@@ -63,6 +64,9 @@ pub enum MetricsError {
     Poisoned,
     #[error("{0} is in use by another process")]
     Locked(PathBuf),
+    /// A tag query or path the request got wrong (the only variant that is the client's fault).
+    #[error(transparent)]
+    Tag(#[from] tags::TagError),
 }
 
 impl MetricsError {
@@ -122,6 +126,27 @@ pub trait MetricsBackend: Send + Sync {
     fn expand(&self, pattern: &str) -> Result<Vec<String>, MetricsError>;
     /// Every series name, sorted (Graphite's `/metrics/index.json`).
     fn names(&self) -> Result<Vec<String>, MetricsError>;
+    /// graphite-web's tag DB `find_series` (`seriesByTag`): the names of the series matching
+    /// every tag expression, sorted. The default scans [`MetricsBackend::names`]; the
+    /// embedded engine answers from its tag index.
+    fn find_tagged(&self, exprs: &[String]) -> Result<Vec<String>, MetricsError> {
+        let names: Vec<Arc<str>> = self.names()?.into_iter().map(Arc::from).collect();
+        let mut ix = tags::TagIndex::default();
+        for (i, n) in names.iter().enumerate() {
+            ix.add(i as u32, n);
+        }
+        let exprs = exprs
+            .iter()
+            .map(|e| tags::TagExpr::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out: Vec<String> = ix
+            .find_ids(&exprs, &|i| names.get(i as usize).map(|n| &**n))?
+            .into_iter()
+            .filter_map(|i| names.get(i as usize).map(|n| n.to_string()))
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
     /// Makes everything written so far durable in a block and empties the WAL.
     fn flush(&self) -> Result<(), MetricsError>;
 }
@@ -551,6 +576,40 @@ impl MetricStore {
         })
     }
 
+    /// Reads the series and tag index (`/tags`, `/tags/<tag>`, autocompletion).
+    pub fn with_index<R>(&self, f: impl FnOnce(&SeriesIndex) -> R) -> Result<R, MetricsError> {
+        Ok(f(&self.read_lock()?.index))
+    }
+
+    /// graphite-web's `tag_series`: each (already normalized) path is indexed, creating the
+    /// series without data when new (durable through the WAL's series record), or put back
+    /// when it was deleted.
+    pub fn tag_series(&self, paths: &[String]) -> Result<(), MetricsError> {
+        let mut g = self.lock()?;
+        let inner = &mut *g;
+        let mut framed = Vec::new();
+        for p in paths {
+            let (sid, created) = inner.index.get_or_insert(p)?;
+            if created {
+                inner.register(sid, p);
+                wal::encode_series(sid, p, &mut framed);
+            } else {
+                inner.index.restore_tagged(sid)?;
+            }
+        }
+        if !framed.is_empty() {
+            inner.wal.append(&framed)?;
+            inner.wal.sync()?;
+        }
+        Ok(())
+    }
+
+    /// graphite-web's `del_series`: the series leave the tag index (their data stays, as in
+    /// graphite-web); unknown paths are ignored.
+    pub fn del_series(&self, paths: &[String]) -> Result<(), MetricsError> {
+        self.lock()?.index.delete_tagged(paths)
+    }
+
     /// Drops like `kill -9` would: no flush, no final fsync.
     #[cfg(test)]
     pub(crate) fn crash(self) {
@@ -629,6 +688,9 @@ impl MetricsBackend for MetricStore {
             if created {
                 inner.register(sid, &p.name);
                 wal::encode_series(sid, &p.name, &mut framed);
+            } else if inner.index.has_tag_deletions() {
+                // carbon re-tags the series it keeps writing: a deleted one comes back
+                inner.index.restore_tagged(sid)?;
             }
             let archives = &inner.rules[sid as usize].archives;
             // whisper: the first archive whose retention covers the point's age; a future
@@ -737,6 +799,10 @@ impl MetricsBackend for MetricStore {
 
     fn names(&self) -> Result<Vec<String>, MetricsError> {
         Ok(self.read_lock()?.index.names())
+    }
+
+    fn find_tagged(&self, exprs: &[String]) -> Result<Vec<String>, MetricsError> {
+        Ok(self.read_lock()?.index.find_tagged(exprs)?)
     }
 
     fn flush(&self) -> Result<(), MetricsError> {

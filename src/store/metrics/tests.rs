@@ -706,3 +706,48 @@ fn disk_bytes_per_point() {
         points as f64 / elapsed.as_secs_f64()
     );
 }
+
+#[test]
+fn tag_index_rebuilds_at_open_keeps_deletions_and_a_write_restores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(1));
+    live(
+        &s,
+        &[
+            p("cpu;dc=ams;host=web1", T0, 1.0),
+            p("cpu;dc=fra;host=web2", T0, 2.0),
+            p("disk.used", T0, 3.0),
+        ],
+    )
+    .unwrap();
+    let q = |s: &MetricStore, e: &[&str]| {
+        s.find_tagged(&e.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+            .unwrap()
+    };
+    assert_eq!(q(&s, &["name=cpu"]).len(), 2);
+    s.del_series(&["cpu;dc=ams;host=web1".into(), "no.such".into()])
+        .unwrap();
+    s.tag_series(&["mem;host=web1".into()]).unwrap();
+    assert_eq!(q(&s, &["name=cpu"]), ["cpu;dc=fra;host=web2"]);
+    s.crash();
+    // reopened: rebuilt from the series names, the deletion and the tagged series kept
+    let s = open(tmp.path(), Duration::from_secs(1));
+    assert_eq!(q(&s, &["name=cpu"]), ["cpu;dc=fra;host=web2"]);
+    assert_eq!(q(&s, &["host=web1"]), ["mem;host=web1"]);
+    assert_eq!(q(&s, &["name=disk.used"]), ["disk.used"]);
+    // the data of a deleted series stays, and writing to it brings it back
+    assert!(
+        s.read("cpu;dc=ams;host=web1", T0 - 10, T0 + 10, T0 + 10)
+            .unwrap()
+            .is_some()
+    );
+    live(&s, &[p("cpu;dc=ams;host=web1", T0 + 10, 4.0)]).unwrap();
+    assert_eq!(q(&s, &["name=cpu", "dc=ams"]), ["cpu;dc=ams;host=web1"]);
+    drop(s);
+    let s = open(tmp.path(), Duration::from_secs(1));
+    assert_eq!(q(&s, &["name=cpu"]).len(), 2);
+    assert!(matches!(
+        s.find_tagged(&["x".into()]),
+        Err(super::MetricsError::Tag(_))
+    ));
+}

@@ -27,6 +27,7 @@ mod count_series;
 mod delay;
 mod derivative;
 mod divide_series;
+mod events;
 mod exp;
 mod exponential_moving_average;
 mod fallback_series;
@@ -68,6 +69,7 @@ mod remove_value;
 mod round;
 mod scale;
 mod scale_to_seconds;
+mod series_by_tag;
 mod series_lists;
 mod set_x_files_factor;
 mod sigmoid;
@@ -399,6 +401,8 @@ static REGISTRY: &[(&str, &FunctionDef)] = &[
     ),
     ("cactiStyle", &cacti_style::DEF),
     ("groupByTags", &group_by_tags::DEF),
+    ("seriesByTag", &series_by_tag::DEF),
+    ("events", &events::DEF),
     ("substr", &substr::DEF),
     ("aliasQuery", &alias_query::DEF),
     ("applyByNode", &apply_by_node::DEF),
