@@ -149,7 +149,9 @@ pub fn search(
     Ok(r.total)
 }
 
-/// `archive export DAY`: the day's JSON lines exactly as archived.
+/// `archive export DAY`: the day's records as full JSON lines (every member, as format 1
+/// stores them), in time order per group: a format-2 frame holds only the original line and
+/// what re-parsing it cannot give, grouped by app, which is not what a `jq` pipeline wants.
 pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result<u64> {
     let Some(d) = parse_day(day) else {
         bail!("'{day}' is not a day (write YYYY-MM-DD)");
@@ -160,8 +162,13 @@ pub fn export(data_dir: &Path, day: &str, out: &mut dyn Write) -> anyhow::Result
     }
     let a = YearArchive::open_read_only(&dir, year_of_day(d))?;
     let mut n = 0;
+    let mut buf = Vec::new();
     for e in a.entries().iter().filter(|e| e.day == format_day(d)) {
-        out.write_all(&a.read_raw(e)?)?;
+        buf.clear();
+        for r in a.read_frame(e)? {
+            crate::store::logs::archive::record::encode(&r, &mut buf);
+        }
+        out.write_all(&buf)?;
         n += e.count;
     }
     if n == 0 {

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::time::{NS_PER_DAY, NS_PER_SEC, days_from_civil, days_in_month, format_rfc3339};
 use crate::model::{
-    FACILITY_NAMES, LogRecord, SEVERITY_NAMES, facility_from_str, severity_from_str,
+    FACILITY_NAMES, LogRecord, RawMessage, SEVERITY_NAMES, Transport, facility_from_str,
+    severity_from_str,
 };
 
 /// The JSON object of one line (see `docs/format/archive.md`).
@@ -115,6 +116,181 @@ pub fn decode(line: &[u8]) -> Result<LogRecord, LineError> {
         fields: l.fields.into_iter().collect(),
         raw,
     })
+}
+
+/// What a format-2 line is re-derived against: the frame's day (from its index entry) and the
+/// unit its receive-time delta counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// Day number (days since the epoch) of the frame.
+    pub day: i64,
+    /// Unit of `d` in ns (1 s by default; see `docs/format/archive.md`).
+    pub recv_unit_ns: i64,
+}
+
+impl Context {
+    /// The receive time the original line is re-parsed with: the end of the frame's day, so an
+    /// RFC 3164 timestamp (no year) of that day resolves to the day's year.
+    fn parse_received(self) -> i64 {
+        (self.day + 1).saturating_mul(NS_PER_DAY)
+    }
+
+    /// Re-parses the original line as the syslog parser did on receipt (rules not applied).
+    fn reparse(self, raw: &[u8]) -> LogRecord {
+        crate::ingest::syslog::parse(&RawMessage {
+            received_ns: self.parse_received(),
+            peer: None,
+            transport: Transport::Tcp,
+            bytes: raw.to_vec(),
+            truncated: false,
+        })
+    }
+}
+
+/// The JSON object of one format-2 line: the original line plus what re-parsing it cannot give.
+#[derive(Serialize)]
+struct SlimOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    b: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<i64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    d: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    f: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    i: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a [(String, String)]>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+#[derive(Deserialize)]
+struct SlimIn {
+    #[serde(default)]
+    r: Option<String>,
+    #[serde(default)]
+    b: Option<String>,
+    #[serde(default)]
+    t: Option<i64>,
+    #[serde(default)]
+    d: i64,
+    #[serde(default)]
+    h: Option<String>,
+    #[serde(default)]
+    a: Option<String>,
+    #[serde(default)]
+    p: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    s: Option<Option<u8>>,
+    #[serde(default, deserialize_with = "present")]
+    f: Option<Option<u8>>,
+    #[serde(default)]
+    i: Option<String>,
+    #[serde(default)]
+    m: Option<String>,
+    #[serde(default)]
+    x: Option<Vec<(String, String)>>,
+}
+
+/// Tells a member that is `null` (Some(None)) from one that is absent (None).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Appends `r` as one format-2 line (with its `\n`) to `out`: the original line, the receive
+/// time as a delta in `ctx.recv_unit_ns` units (rounded down), and each record member that
+/// re-parsing the line in `ctx` does not reproduce.
+pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
+    let p = ctx.reparse(&r.raw);
+    let differs = |a: &str, b: &str| (a != b).then_some(());
+    let (text, b) = match std::str::from_utf8(&r.raw) {
+        Ok(s) => (Some(s), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(&r.raw)),
+        ),
+    };
+    let unit = ctx.recv_unit_ns.max(1);
+    let line = SlimOut {
+        r: text,
+        b,
+        t: (p.timestamp_ns != r.timestamp_ns).then(|| {
+            r.timestamp_ns
+                .saturating_sub(ctx.day.saturating_mul(NS_PER_DAY))
+        }),
+        d: r.received_ns
+            .saturating_sub(r.timestamp_ns)
+            .div_euclid(unit),
+        h: differs(&p.host, &r.host).map(|()| r.host.as_str()),
+        a: differs(&p.app, &r.app).map(|()| r.app.as_str()),
+        p: differs(&p.pid, &r.pid).map(|()| r.pid.as_str()),
+        s: (p.severity != r.severity).then_some(r.severity),
+        f: (p.facility != r.facility).then_some(r.facility),
+        i: differs(&p.msgid, &r.msgid).map(|()| r.msgid.as_str()),
+        m: differs(&p.message, &r.message).map(|()| r.message.as_str()),
+        x: (p.fields != r.fields).then_some(r.fields.as_slice()),
+    };
+    if serde_json::to_writer(&mut *out, &line).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// Parses one format-2 line (without its `\n`) back into a record.
+pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
+    let l: SlimIn = serde_json::from_slice(line)?;
+    let raw = match (l.r, l.b) {
+        (_, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b)?,
+        (Some(s), None) => s.into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    let mut rec = ctx.reparse(&raw);
+    rec.raw = raw;
+    if let Some(t) = l.t {
+        rec.timestamp_ns = ctx.day.saturating_mul(NS_PER_DAY).saturating_add(t);
+    }
+    rec.received_ns = rec
+        .timestamp_ns
+        .saturating_add(l.d.saturating_mul(ctx.recv_unit_ns.max(1)));
+    let set = |dst: &mut String, v: Option<String>| {
+        if let Some(v) = v {
+            *dst = v;
+        }
+    };
+    set(&mut rec.host, l.h);
+    set(&mut rec.app, l.a);
+    set(&mut rec.pid, l.p);
+    set(&mut rec.msgid, l.i);
+    set(&mut rec.message, l.m);
+    if let Some(s) = l.s {
+        rec.severity = s;
+    }
+    if let Some(f) = l.f {
+        rec.facility = f;
+    }
+    if let Some(x) = l.x {
+        rec.fields = x;
+    }
+    Ok(rec)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, the shape [`format_rfc3339`] writes.
