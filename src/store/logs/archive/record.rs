@@ -46,7 +46,9 @@ pub enum LineError {
     Severity(String),
     #[error("unknown facility '{0}'")]
     Facility(String),
-    #[error("invalid base64 in raw_base64: {0}")]
+    #[error("not a json object")]
+    NotObject,
+    #[error("invalid base64: {0}")]
     Base64(#[from] base64::DecodeError),
 }
 
@@ -257,6 +259,10 @@ pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
 
 /// Parses one format-2 line (without its `\n`) back into a record.
 pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
+    // serde would also take the members as an array
+    if line.first() != Some(&b'{') {
+        return Err(LineError::NotObject);
+    }
     let l: SlimIn = serde_json::from_slice(line)?;
     let raw = match (l.r, l.b) {
         (_, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b)?,
@@ -376,6 +382,199 @@ mod tests {
         assert!(text.contains(r#""raw_base64":"/woA""#), "{text}");
         assert!(text.contains(r#""severity":null"#), "{text}");
         assert_eq!(decode(&out[..out.len() - 1]).unwrap(), r);
+    }
+
+    /// 2026-11-24, the day of [`rec`].
+    const CTX: Context = Context {
+        day: 20_781,
+        recv_unit_ns: 1,
+    };
+
+    fn line_of(r: &LogRecord, ctx: Context) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_v2(r, ctx, &mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 1);
+        out.pop();
+        out
+    }
+
+    #[test]
+    fn a_parsed_line_is_archived_as_little_more_than_itself() {
+        let raw =
+            b"<38>Nov 24 16:00:01 gw01 sshd[24200]: Invalid user admin from 10.1.2.3".to_vec();
+        let msg = RawMessage {
+            received_ns: 1_795_536_001_250_000_000,
+            peer: None,
+            transport: Transport::Udp,
+            bytes: raw,
+            truncated: false,
+        };
+        let r = crate::ingest::syslog::parse(&msg);
+        assert_eq!(r.host, "gw01");
+        let ctx = Context {
+            recv_unit_ns: 1_000_000,
+            ..CTX
+        };
+        let line = line_of(&r, ctx);
+        assert_eq!(
+            std::str::from_utf8(&line).unwrap(),
+            r#"{"r":"<38>Nov 24 16:00:01 gw01 sshd[24200]: Invalid user admin from 10.1.2.3","d":250}"#
+        );
+        assert_eq!(decode_v2(&line, ctx).unwrap(), r);
+    }
+
+    #[test]
+    fn what_the_line_does_not_give_is_kept_beside_it() {
+        let r = rec();
+        let line = line_of(&r, CTX);
+        let text = std::str::from_utf8(&line).unwrap();
+        // "<132>connection refused" parses as a verbatim line: no host, no app, warning
+        assert!(
+            text.starts_with(r#"{"r":"<132>connection refused","t":57600123456000,"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""h":"web1","a":"nginx","p":"42""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""x":[["a.b","1"],["z","x y"]]"#), "{text}");
+        assert_eq!(decode_v2(&line, CTX).unwrap(), r);
+        let mut r = rec();
+        r.raw = vec![0xff, b'\n', 0];
+        r.severity = None;
+        r.facility = None;
+        let line = line_of(&r, CTX);
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(text.starts_with(r#"{"b":"/woA","#), "{text}");
+        assert!(text.contains(r#""s":null,"f":null"#), "{text}");
+        assert_eq!(decode_v2(&line, CTX).unwrap(), r);
+    }
+
+    #[test]
+    fn receive_times_round_down_to_the_unit() {
+        let mut r = rec();
+        let ctx = Context {
+            recv_unit_ns: 1_000_000_000,
+            ..CTX
+        };
+        for (delay, kept) in [
+            (999_999_000, 0),
+            (1_000_000_000, 1_000_000_000),
+            (-1, -1_000_000_000),
+        ] {
+            r.received_ns = r.timestamp_ns + delay;
+            let back = decode_v2(&line_of(&r, ctx), ctx).unwrap();
+            assert_eq!(back.received_ns - back.timestamp_ns, kept, "{delay}");
+            assert_eq!(back.timestamp_ns, r.timestamp_ns);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[]",
+            br#"{"r":1}"#,
+            br#"{"b":"***"}"#,
+            br#"{"s":"x"}"#,
+            br#"{"x":[["a"]]}"#,
+        ] {
+            assert!(
+                decode_v2(bad, CTX).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // unknown members are ignored; an empty object is an empty frame
+        let r = decode_v2(br#"{"zz":1}"#, CTX).unwrap();
+        assert!(r.raw.is_empty());
+    }
+
+    fn any_record() -> impl Strategy<Value = LogRecord> {
+        let text = "[ -~]{0,12}";
+        let raw = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..60),
+            (
+                0u8..192,
+                1u32..29,
+                0u32..86_400,
+                "[a-z0-9]{1,8}",
+                "[a-z]{1,6}",
+                text
+            )
+                .prop_map(|(pri, d, s, h, a, m)| format!(
+                    "<{pri}>Nov {d:2} {:02}:{:02}:{:02} {h} {a}[1]: {m}",
+                    s / 3600,
+                    s / 60 % 60,
+                    s % 60
+                )
+                .into_bytes()),
+            (0u8..192, "[a-z]{1,6}", text).prop_map(|(pri, a, m)| format!(
+                "<{pri}>1 2026-11-24T10:00:00.123456Z h {a} - - - {m}"
+            )
+            .into_bytes()),
+        ];
+        (
+            raw,
+            -NS_PER_DAY..3 * NS_PER_DAY,
+            -10_000_000_000i64..10_000_000_000,
+            any::<bool>(),
+            (text, text, text, text, text),
+            (proptest::option::of(0u8..8), proptest::option::of(0u8..24)),
+            proptest::collection::vec((text, text), 0..3),
+        )
+            .prop_map(
+                |(raw, t, delay, reparse, (h, a, p, i, m), (sev, fac), fields)| {
+                    let ts = 20_781 * NS_PER_DAY + t;
+                    if reparse {
+                        // as telltale made it: often re-derivable in full
+                        let mut r = crate::ingest::syslog::parse(&RawMessage {
+                            received_ns: ts,
+                            peer: None,
+                            transport: Transport::Tcp,
+                            bytes: raw,
+                            truncated: false,
+                        });
+                        r.received_ns = r.timestamp_ns + delay;
+                        r.fields.extend(fields);
+                        return r;
+                    }
+                    LogRecord {
+                        timestamp_ns: ts,
+                        received_ns: ts + delay,
+                        host: h,
+                        app: a,
+                        pid: p,
+                        severity: sev,
+                        facility: fac,
+                        msgid: i,
+                        message: m,
+                        fields,
+                        raw,
+                    }
+                },
+            )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn format_2_lines_round_trip(r in any_record(), unit in prop_oneof![Just(1i64), Just(1_000), Just(1_000_000_000)]) {
+            let ctx = Context { recv_unit_ns: unit, ..CTX };
+            let back = decode_v2(&line_of(&r, ctx), ctx).unwrap();
+            let mut want = r.clone();
+            want.received_ns = r.timestamp_ns
+                + (r.received_ns - r.timestamp_ns).div_euclid(unit) * unit;
+            prop_assert_eq!(back, want);
+        }
+
+        #[test]
+        fn any_bytes_decode_or_fail_without_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_v2(&b, CTX);
+        }
     }
 
     #[test]

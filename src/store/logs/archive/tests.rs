@@ -390,6 +390,11 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
     let mut recs = day_records(T0, 40);
     recs[7].fields.push(("status".into(), "503".into()));
     recs[8].raw = vec![0xfe, 0xff];
+    // case and non-ASCII text: the search's literal prefilter must not lose these
+    recs[10].raw = "<36>REQUEST 10 SERVED café".into();
+    recs[10].message = "REQUEST 10 SERVED café".into();
+    recs[11].host = "WEB1".into();
+    recs[12].message = "Überweisung angenommen".into();
     let store = write(tmp.path(), recs);
     let (from, until) = (T0 - NS_PER_DAY, T0 + NS_PER_DAY);
     let queries = [
@@ -402,6 +407,13 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
         "zoo@123.tiger:HUNGRY",
         "status:>500",
         "host:web? AND NOT severity:[2 TO 5]",
+        "SERVED",
+        "cafe OR café",
+        "überweisung",
+        "request OR nope",
+        "host:web1 OR app:nginx",
+        "-served",
+        "host:web1 AND NOT 17",
     ];
     let mut before = Vec::new();
     for q in queries {
