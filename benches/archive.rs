@@ -287,6 +287,11 @@ fn size(lines: usize, grid: bool) {
         telltale::store::logs::archive::DEFAULT_LEVEL,
         WriteOptions::default(),
     )];
+    if std::env::var_os("ARCHIVE_BENCH_LEVELS").is_some() {
+        for level in [3, 6] {
+            configs.push((level, WriteOptions::default()));
+        }
+    }
     if grid {
         for level in [3, 6, 9, 12, 19] {
             for (wl, long) in [(24, false), (27, true)] {

@@ -138,12 +138,12 @@ impl Context {
     }
 
     /// Re-parses the original line as the syslog parser did on receipt (rules not applied).
-    fn reparse(self, raw: &[u8]) -> LogRecord {
+    fn reparse(self, raw: Vec<u8>) -> LogRecord {
         crate::ingest::syslog::parse(&RawMessage {
             received_ns: self.parse_received(),
             peer: None,
             transport: Transport::Tcp,
-            bytes: raw.to_vec(),
+            bytes: raw,
             truncated: false,
         })
     }
@@ -223,7 +223,7 @@ where
 /// time as a delta in `ctx.recv_unit_ns` units (rounded down), and each record member that
 /// re-parsing the line in `ctx` does not reproduce.
 pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
-    let p = ctx.reparse(&r.raw);
+    let p = ctx.reparse(r.raw.clone());
     let differs = |a: &str, b: &str| (a != b).then_some(());
     let (text, b) = match std::str::from_utf8(&r.raw) {
         Ok(s) => (Some(s), None),
@@ -269,8 +269,8 @@ pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
         (Some(s), None) => s.into_bytes(),
         (None, None) => Vec::new(),
     };
-    let mut rec = ctx.reparse(&raw);
-    rec.raw = raw;
+    // the parse keeps its own copy of the frame as `raw`
+    let mut rec = ctx.reparse(raw);
     if let Some(t) = l.t {
         rec.timestamp_ns = ctx.day.saturating_mul(NS_PER_DAY).saturating_add(t);
     }
