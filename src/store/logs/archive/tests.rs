@@ -600,3 +600,29 @@ fn prune_years_keeps_the_newest_years_only() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 4);
     assert!(seal::prune_years(tmp.path(), 2026, 2).unwrap().is_empty());
 }
+
+/// An archive written before format 2 keeps growing: new days go after its format-1 frames,
+/// and a search reads both kinds alike.
+#[test]
+fn a_year_of_format_1_frames_takes_format_2_frames_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["2026.zst", "2026.idx"] {
+        std::fs::copy(archive_fixture_dir(1).join(f), tmp.path().join(f)).unwrap();
+    }
+    let d = day_of_ns(T0) + 5;
+    let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
+    a.append_day(d, &day_records(T0 + 5 * NS_PER_DAY, 6), 3, None)
+        .unwrap();
+    let b = YearArchive::open(tmp.path(), 2026).unwrap();
+    let formats: Vec<u32> = b.entries().iter().map(|e| e.format).collect();
+    assert_eq!(formats, [1, 1, 1, 1, 2]);
+    assert_eq!(b.verify().unwrap(), 22);
+    let old: usize = fixture_days()
+        .iter()
+        .flat_map(|(_, r)| r)
+        .filter(|r| r.message.ends_with("served"))
+        .count();
+    let r = search(tmp.path(), "served", T0, T0 + 6 * NS_PER_DAY, 100);
+    assert_eq!(r.total as usize, old + 6);
+    assert_eq!(r.frames_read, 5);
+}
