@@ -183,8 +183,11 @@ impl Scan {
         let mut lines = 0u64;
         for line in raw.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
             lines += 1;
+            // a format-2 line whose original is not UTF-8 carries it as base64 (`b`, the first
+            // member): what the parse derives from it is not in the line's text
             if let Some(finders) = &self.literals
                 && line.is_ascii()
+                && !line.starts_with(b"{\"b\":")
             {
                 lower.clear();
                 lower.extend(line.iter().map(u8::to_ascii_lowercase));

@@ -395,6 +395,9 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
     recs[10].message = "REQUEST 10 SERVED café".into();
     recs[11].host = "WEB1".into();
     recs[12].message = "Überweisung angenommen".into();
+    // not UTF-8, so archived as base64: its host comes from parsing the line
+    recs[13].raw = b"<13>Nov 24 16:00:13 dbx app: \xff".to_vec();
+    recs[13].host = "dbx".into();
     let store = write(tmp.path(), recs);
     let (from, until) = (T0 - NS_PER_DAY, T0 + NS_PER_DAY);
     let queries = [
@@ -414,6 +417,7 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
         "host:web1 OR app:nginx",
         "-served",
         "host:web1 AND NOT 17",
+        "host:dbx",
     ];
     let mut before = Vec::new();
     for q in queries {
