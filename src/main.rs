@@ -147,7 +147,7 @@ enum ArchiveCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print a day's archived JSON lines
+    /// Print a day's archived records as JSON lines (every member, in time order)
     Export { day: String },
     /// Re-index an archived day into the hot store (run while the server is stopped)
     Restore { day: String },

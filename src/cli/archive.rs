@@ -172,7 +172,9 @@ pub fn search(
     Ok(r.total)
 }
 
-/// `archive export DAY`: the day's JSON lines exactly as archived.
+/// `archive export DAY`: the day's records as full JSON lines (every member, as format 1
+/// stores them), in time order per group: a format-2 frame holds only the original line and
+/// what re-parsing it cannot give, grouped by app, which is not what a `jq` pipeline wants.
 pub fn export(data_dir: &Path, day: &str, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u64> {
     let Some(d) = parse_day(day) else {
         bail!("'{day}' is not a day (write YYYY-MM-DD)");
@@ -190,8 +192,13 @@ pub fn export(data_dir: &Path, day: &str, quiet: bool, out: &mut dyn Write) -> a
     let mut bar = Reporter::stderr(format!("export {}", format_day(d)), "frames", quiet);
     let mut p = day_progress(&frames);
     let mut n = 0;
+    let mut buf = Vec::new();
     for e in frames {
-        out.write_all(&a.read_raw(e)?)?;
+        buf.clear();
+        for r in a.read_frame(e)? {
+            crate::store::logs::archive::record::encode(&r, &mut buf);
+        }
+        out.write_all(&buf)?;
         n += e.count;
         p.frames_done += 1;
         p.bytes_done += e.len;

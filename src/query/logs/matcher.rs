@@ -17,6 +17,7 @@ use crate::store::logs::schema::{
 };
 
 /// A compiled in-memory matcher.
+#[derive(Clone)]
 pub struct Matcher {
     root: Option<Node>,
     text: TextAnalyzer,
@@ -36,6 +37,7 @@ enum NumField {
     Facility,
 }
 
+#[derive(Clone)]
 enum Node {
     All,
     And(Vec<(bool, Node)>),
@@ -89,6 +91,45 @@ impl Matcher {
     /// As [`Self::required_hosts`] for apps.
     pub fn required_apps(&self) -> Option<Vec<String>> {
         self.root.as_ref().and_then(|n| required(n, Kw::App))
+    }
+
+    /// Lowercase ASCII strings one of which occurs, ASCII case-insensitively, in the text every
+    /// matching record was made from, when the query implies that: a message word, or a host,
+    /// app, pid or msgid value. Lets the archive skip lines without decoding them. Only valid
+    /// for pure-ASCII text (the tokenizers may fold other characters); None = no such hint.
+    pub fn required_literals(&self) -> Option<Vec<String>> {
+        self.root.as_ref().and_then(literals)
+    }
+}
+
+/// See [`Matcher::required_literals`].
+fn literals(n: &Node) -> Option<Vec<String>> {
+    let usable = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|c| c.is_ascii() && !c.is_ascii_control() && c != b'"' && c != b'\\')
+    };
+    match n {
+        Node::Phrase(words) => words
+            .iter()
+            .filter(|w| usable(w))
+            .max_by_key(|w| w.len())
+            .map(|w| vec![w.to_ascii_lowercase()]),
+        Node::KwEq(_, v) if usable(v) => Some(vec![v.to_ascii_lowercase()]),
+        // every positive member must match: any one's literals will do, the longest best
+        Node::And(xs) => xs
+            .iter()
+            .filter(|(neg, _)| !neg)
+            .filter_map(|(_, x)| literals(x))
+            .max_by_key(|l| l.iter().map(String::len).min().unwrap_or(0)),
+        Node::Or(xs) if !xs.is_empty() => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(literals(x)?);
+            }
+            Some(out)
+        }
+        _ => None,
     }
 }
 

@@ -30,18 +30,50 @@ use super::day::MAX_LISTED;
 use crate::model::LogRecord;
 use crate::model::time::{civil_from_days, format_day, parse_day};
 
-/// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): level
-/// 19 compresses the JSON lines 20% smaller than level 9 but at 1.6 MB/s instead of 120 MB/s
-/// per core, far below what sealing a busy day needs; level 9 is the knee of the curve.
+/// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): on
+/// format-2 lines the size gain beyond it is small and the speed loss is not.
 pub const DEFAULT_LEVEL: i32 = 9;
 /// A frame holds at most this many records ...
 pub const FRAME_MAX_RECORDS: usize = 100_000;
-/// ... or about this many bytes of JSON lines, whichever comes first: bounds the memory of a
-/// reader and the work of a search that needs one record of the frame.
+/// ... or about this many bytes of original lines, whichever comes first: bounds the memory of
+/// a reader and the work of a search that needs one record of the frame, and gives a search
+/// many frames to decode in parallel.
 pub const FRAME_MAX_BYTES: usize = 16 << 20;
-/// log2 of the zstd window: 16 MiB frames fit in it whole, so a record can refer back to any
-/// earlier one of its frame (long-distance matching measured worse at level 9, so it is off).
-const WINDOW_LOG: u32 = 24;
+/// log2 of the largest zstd window a reader accepts (128 MiB, stock zstd's default limit, so
+/// `zstd -dc` needs no `--memory`).
+const WINDOW_LOG_MAX: u32 = 27;
+/// The archive format frames are written in (1: full JSON records in time order; 2: the
+/// original line plus what re-parsing it cannot give, grouped by app and host).
+pub const FORMAT: u32 = 2;
+/// Unit of the receive-time delta of format-2 lines: whole seconds. The event time stays
+/// exact; the receive time (telltale's own clock, kept to spot sender clock skew) is kept to
+/// the second, because its sub-second digits are random and cost more than the rest of a
+/// typical line (BENCHMARKS.md, "Log archive").
+pub const RECV_UNIT_NS: i64 = 1_000_000_000;
+
+/// How new frames are written (tests and benchmarks change these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    pub frame_max_records: usize,
+    pub frame_max_bytes: usize,
+    /// log2 of the zstd window of a frame; at most [`WINDOW_LOG_MAX`].
+    pub window_log: u32,
+    /// zstd long-distance matching.
+    pub long: bool,
+    pub recv_unit_ns: i64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            frame_max_records: FRAME_MAX_RECORDS,
+            frame_max_bytes: FRAME_MAX_BYTES,
+            window_log: 24,
+            long: false,
+            recv_unit_ns: RECV_UNIT_NS,
+        }
+    }
+}
 
 /// Errors of the archive.
 #[derive(Debug, thiserror::Error)]
@@ -111,9 +143,27 @@ pub struct FrameEntry {
     pub apps: Vec<String>,
     #[serde(default)]
     pub overflow: bool,
+    /// Format of the frame's lines (absent in format-1 index lines).
+    #[serde(default = "format_1")]
+    pub format: u32,
+    /// Unit of the receive-time delta of format-2 lines, in ns (0 in format 1).
+    #[serde(default)]
+    pub recv_unit_ns: i64,
+}
+
+fn format_1() -> u32 {
+    1
 }
 
 impl FrameEntry {
+    /// How a format-2 frame's lines are decoded; None for format 1.
+    pub fn context(&self) -> Option<record::Context> {
+        (self.format >= 2).then(|| record::Context {
+            day: self.day_number().unwrap_or(0),
+            recv_unit_ns: self.recv_unit_ns.max(1),
+        })
+    }
+
     /// The day number, or None for a malformed day string.
     pub fn day_number(&self) -> Option<i64> {
         parse_day(&self.day)
@@ -195,8 +245,8 @@ pub struct YearArchive {
     /// Length of the committed part of the year file.
     end: u64,
     pub recovery: Recovery,
-    /// Records per frame at most ([`FRAME_MAX_RECORDS`]; tests lower it to get many frames).
-    pub(crate) frame_max_records: usize,
+    /// How [`YearArchive::append_day`] writes frames.
+    pub options: WriteOptions,
 }
 
 impl YearArchive {
@@ -285,7 +335,7 @@ impl YearArchive {
             entries,
             end,
             recovery,
-            frame_max_records: FRAME_MAX_RECORDS,
+            options: WriteOptions::default(),
         })
     }
 
@@ -316,32 +366,55 @@ impl YearArchive {
     /// Compresses `records` (one day's, sorted by the caller) into frames at the end of the
     /// year file, fsyncs, then appends and fsyncs their index lines: the commit point.
     /// `fault` stops after a given step, for the crash tests.
-    pub(crate) fn append_day(
+    pub fn append_day(
         &mut self,
         day: i64,
         records: &[LogRecord],
         level: i32,
         fault: Option<seal::Step>,
     ) -> Result<Vec<FrameEntry>, ArchiveError> {
+        let o = self.options;
+        let ctx = record::Context {
+            day,
+            recv_unit_ns: o.recv_unit_ns.max(1),
+        };
         let mut frames: Vec<(Vec<u8>, FrameEntry)> = Vec::new();
         let mut start = 0;
+        let mut raw = Vec::new();
         while start < records.len() {
-            let mut raw = Vec::new();
+            // a frame is a time slice of the day ...
             let mut end = start;
+            let mut bytes = 0usize;
             while end < records.len()
-                && end - start < self.frame_max_records.max(1)
-                && raw.len() < FRAME_MAX_BYTES
+                && end - start < o.frame_max_records.max(1)
+                && bytes < o.frame_max_bytes
             {
-                record::encode(&records[end], &mut raw);
+                bytes += records[end].raw.len() + 16;
                 end += 1;
             }
             let chunk = &records[start..end];
-            let compressed = compress(&raw, level).map_err(io(&self.zst))?;
+            // ... whose lines are grouped by app and host (time order within a group), so
+            // lines from the same program are neighbours for the compressor
+            let keys: Vec<(String, String)> = chunk
+                .iter()
+                .map(|r| (r.app.to_lowercase(), r.host.to_lowercase()))
+                .collect();
+            let mut order: Vec<usize> = (0..chunk.len()).collect();
+            order.sort_by(|&a, &b| {
+                keys[a]
+                    .cmp(&keys[b])
+                    .then(chunk[a].timestamp_ns.cmp(&chunk[b].timestamp_ns))
+            });
+            raw.clear();
+            for &i in &order {
+                record::encode_v2(&chunk[i], ctx, &mut raw);
+            }
+            let compressed = compress(&raw, level, o).map_err(io(&self.zst))?;
             let mut hosts = BTreeSet::new();
             let mut apps = BTreeSet::new();
-            for r in chunk {
-                hosts.insert(r.host.to_lowercase());
-                apps.insert(r.app.to_lowercase());
+            for (a, h) in keys {
+                hosts.insert(h);
+                apps.insert(a);
             }
             let overflow = hosts.len() > MAX_LISTED || apps.len() > MAX_LISTED;
             if overflow {
@@ -362,6 +435,8 @@ impl YearArchive {
                 hosts: hosts.into_iter().collect(),
                 apps: apps.into_iter().collect(),
                 overflow,
+                format: FORMAT,
+                recv_unit_ns: ctx.recv_unit_ns,
             };
             frames.push((compressed, entry));
             start = end;
@@ -424,7 +499,7 @@ impl YearArchive {
         let mut out = Vec::with_capacity(usize::try_from(e.raw_len).unwrap_or(0));
         let mut dec = zstd::stream::read::Decoder::new(&compressed[..])
             .map_err(|err| self.corrupt(e, err.to_string()))?;
-        dec.window_log_max(WINDOW_LOG)
+        dec.window_log_max(WINDOW_LOG_MAX)
             .map_err(|err| self.corrupt(e, err.to_string()))?;
         dec.read_to_end(&mut out)
             .map_err(|err| self.corrupt(e, err.to_string()))?;
@@ -434,16 +509,23 @@ impl YearArchive {
         Ok(out)
     }
 
-    /// Decodes one frame into records, checking the count against the index.
+    /// Decodes one frame into records in time order, checking the count against the index.
     pub fn read_frame(&self, e: &FrameEntry) -> Result<Vec<LogRecord>, ArchiveError> {
         let raw = self.read_raw(e)?;
         let mut out = Vec::new();
+        let ctx = e.context();
         for line in raw.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-            out.push(record::decode(line).map_err(|err| self.corrupt(e, err.to_string()))?);
+            let r = match ctx {
+                None => record::decode(line),
+                Some(ctx) => record::decode_v2(line, ctx),
+            };
+            out.push(r.map_err(|err| self.corrupt(e, err.to_string()))?);
         }
         if out.len() as u64 != e.count {
             return Err(self.corrupt(e, format!("{} records, index says {}", out.len(), e.count)));
         }
+        // format 2 groups lines by app and host; callers get them back in time order
+        out.sort_by_key(|r| r.timestamp_ns);
         Ok(out)
     }
 
@@ -479,13 +561,16 @@ impl YearArchive {
 }
 
 /// One independent zstd frame with its content size recorded, so `zstd -l` can list it.
-fn compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+fn compress(raw: &[u8], level: i32, o: WriteOptions) -> std::io::Result<Vec<u8>> {
     use zstd::zstd_safe::CParameter;
     let mut enc = zstd::stream::write::Encoder::new(Vec::with_capacity(raw.len() / 8), level)?;
     enc.set_pledged_src_size(Some(raw.len() as u64))?;
     enc.include_contentsize(true)?;
     enc.include_checksum(true)?;
-    enc.set_parameter(CParameter::WindowLog(WINDOW_LOG))?;
+    enc.set_parameter(CParameter::WindowLog(o.window_log.min(WINDOW_LOG_MAX)))?;
+    if o.long {
+        enc.set_parameter(CParameter::EnableLongDistanceMatching(true))?;
+    }
     enc.write_all(raw)?;
     enc.finish()
 }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::time::{NS_PER_DAY, NS_PER_SEC, days_from_civil, days_in_month, format_rfc3339};
 use crate::model::{
-    FACILITY_NAMES, LogRecord, SEVERITY_NAMES, facility_from_str, severity_from_str,
+    FACILITY_NAMES, LogRecord, RawMessage, SEVERITY_NAMES, Transport, facility_from_str,
+    severity_from_str,
 };
 
 /// The JSON object of one line (see `docs/format/archive.md`).
@@ -45,7 +46,9 @@ pub enum LineError {
     Severity(String),
     #[error("unknown facility '{0}'")]
     Facility(String),
-    #[error("invalid base64 in raw_base64: {0}")]
+    #[error("not a json object")]
+    NotObject,
+    #[error("invalid base64: {0}")]
     Base64(#[from] base64::DecodeError),
 }
 
@@ -115,6 +118,185 @@ pub fn decode(line: &[u8]) -> Result<LogRecord, LineError> {
         fields: l.fields.into_iter().collect(),
         raw,
     })
+}
+
+/// What a format-2 line is re-derived against: the frame's day (from its index entry) and the
+/// unit its receive-time delta counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// Day number (days since the epoch) of the frame.
+    pub day: i64,
+    /// Unit of `d` in ns (1 s by default; see `docs/format/archive.md`).
+    pub recv_unit_ns: i64,
+}
+
+impl Context {
+    /// The receive time the original line is re-parsed with: the end of the frame's day, so an
+    /// RFC 3164 timestamp (no year) of that day resolves to the day's year.
+    fn parse_received(self) -> i64 {
+        (self.day + 1).saturating_mul(NS_PER_DAY)
+    }
+
+    /// Re-parses the original line as the syslog parser did on receipt (rules not applied).
+    fn reparse(self, raw: Vec<u8>) -> LogRecord {
+        crate::ingest::syslog::parse(&RawMessage {
+            received_ns: self.parse_received(),
+            peer: None,
+            transport: Transport::Tcp,
+            bytes: raw,
+            truncated: false,
+        })
+    }
+}
+
+/// The JSON object of one format-2 line: the original line plus what re-parsing it cannot give.
+#[derive(Serialize)]
+struct SlimOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    b: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<i64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    d: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    f: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    i: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a [(String, String)]>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+#[derive(Deserialize)]
+struct SlimIn {
+    #[serde(default)]
+    r: Option<String>,
+    #[serde(default)]
+    b: Option<String>,
+    #[serde(default)]
+    t: Option<i64>,
+    #[serde(default)]
+    d: i64,
+    #[serde(default)]
+    h: Option<String>,
+    #[serde(default)]
+    a: Option<String>,
+    #[serde(default)]
+    p: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    s: Option<Option<u8>>,
+    #[serde(default, deserialize_with = "present")]
+    f: Option<Option<u8>>,
+    #[serde(default)]
+    i: Option<String>,
+    #[serde(default)]
+    m: Option<String>,
+    #[serde(default)]
+    x: Option<Vec<(String, String)>>,
+}
+
+/// Tells a member that is `null` (Some(None)) from one that is absent (None).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Appends `r` as one format-2 line (with its `\n`) to `out`: the original line, the receive
+/// time as a delta in `ctx.recv_unit_ns` units (rounded down), and each record member that
+/// re-parsing the line in `ctx` does not reproduce.
+pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
+    let p = ctx.reparse(r.raw.clone());
+    let differs = |a: &str, b: &str| (a != b).then_some(());
+    let (text, b) = match std::str::from_utf8(&r.raw) {
+        Ok(s) => (Some(s), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(&r.raw)),
+        ),
+    };
+    let unit = ctx.recv_unit_ns.max(1);
+    let line = SlimOut {
+        r: text,
+        b,
+        t: (p.timestamp_ns != r.timestamp_ns).then(|| {
+            r.timestamp_ns
+                .saturating_sub(ctx.day.saturating_mul(NS_PER_DAY))
+        }),
+        d: r.received_ns
+            .saturating_sub(r.timestamp_ns)
+            .div_euclid(unit),
+        h: differs(&p.host, &r.host).map(|()| r.host.as_str()),
+        a: differs(&p.app, &r.app).map(|()| r.app.as_str()),
+        p: differs(&p.pid, &r.pid).map(|()| r.pid.as_str()),
+        s: (p.severity != r.severity).then_some(r.severity),
+        f: (p.facility != r.facility).then_some(r.facility),
+        i: differs(&p.msgid, &r.msgid).map(|()| r.msgid.as_str()),
+        m: differs(&p.message, &r.message).map(|()| r.message.as_str()),
+        x: (p.fields != r.fields).then_some(r.fields.as_slice()),
+    };
+    if serde_json::to_writer(&mut *out, &line).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// Parses one format-2 line (without its `\n`) back into a record.
+pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
+    // serde would also take the members as an array
+    if line.first() != Some(&b'{') {
+        return Err(LineError::NotObject);
+    }
+    let l: SlimIn = serde_json::from_slice(line)?;
+    let raw = match (l.r, l.b) {
+        (_, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b)?,
+        (Some(s), None) => s.into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    // the parse keeps its own copy of the frame as `raw`
+    let mut rec = ctx.reparse(raw);
+    if let Some(t) = l.t {
+        rec.timestamp_ns = ctx.day.saturating_mul(NS_PER_DAY).saturating_add(t);
+    }
+    rec.received_ns = rec
+        .timestamp_ns
+        .saturating_add(l.d.saturating_mul(ctx.recv_unit_ns.max(1)));
+    let set = |dst: &mut String, v: Option<String>| {
+        if let Some(v) = v {
+            *dst = v;
+        }
+    };
+    set(&mut rec.host, l.h);
+    set(&mut rec.app, l.a);
+    set(&mut rec.pid, l.p);
+    set(&mut rec.msgid, l.i);
+    set(&mut rec.message, l.m);
+    if let Some(s) = l.s {
+        rec.severity = s;
+    }
+    if let Some(f) = l.f {
+        rec.facility = f;
+    }
+    if let Some(x) = l.x {
+        rec.fields = x;
+    }
+    Ok(rec)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, the shape [`format_rfc3339`] writes.
@@ -200,6 +382,199 @@ mod tests {
         assert!(text.contains(r#""raw_base64":"/woA""#), "{text}");
         assert!(text.contains(r#""severity":null"#), "{text}");
         assert_eq!(decode(&out[..out.len() - 1]).unwrap(), r);
+    }
+
+    /// 2026-11-24, the day of [`rec`].
+    const CTX: Context = Context {
+        day: 20_781,
+        recv_unit_ns: 1,
+    };
+
+    fn line_of(r: &LogRecord, ctx: Context) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_v2(r, ctx, &mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 1);
+        out.pop();
+        out
+    }
+
+    #[test]
+    fn a_parsed_line_is_archived_as_little_more_than_itself() {
+        let raw =
+            b"<38>Nov 24 16:00:01 gw01 sshd[24200]: Invalid user admin from 10.1.2.3".to_vec();
+        let msg = RawMessage {
+            received_ns: 1_795_536_001_250_000_000,
+            peer: None,
+            transport: Transport::Udp,
+            bytes: raw,
+            truncated: false,
+        };
+        let r = crate::ingest::syslog::parse(&msg);
+        assert_eq!(r.host, "gw01");
+        let ctx = Context {
+            recv_unit_ns: 1_000_000,
+            ..CTX
+        };
+        let line = line_of(&r, ctx);
+        assert_eq!(
+            std::str::from_utf8(&line).unwrap(),
+            r#"{"r":"<38>Nov 24 16:00:01 gw01 sshd[24200]: Invalid user admin from 10.1.2.3","d":250}"#
+        );
+        assert_eq!(decode_v2(&line, ctx).unwrap(), r);
+    }
+
+    #[test]
+    fn what_the_line_does_not_give_is_kept_beside_it() {
+        let r = rec();
+        let line = line_of(&r, CTX);
+        let text = std::str::from_utf8(&line).unwrap();
+        // "<132>connection refused" parses as a verbatim line: no host, no app, warning
+        assert!(
+            text.starts_with(r#"{"r":"<132>connection refused","t":57600123456000,"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""h":"web1","a":"nginx","p":"42""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""x":[["a.b","1"],["z","x y"]]"#), "{text}");
+        assert_eq!(decode_v2(&line, CTX).unwrap(), r);
+        let mut r = rec();
+        r.raw = vec![0xff, b'\n', 0];
+        r.severity = None;
+        r.facility = None;
+        let line = line_of(&r, CTX);
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(text.starts_with(r#"{"b":"/woA","#), "{text}");
+        assert!(text.contains(r#""s":null,"f":null"#), "{text}");
+        assert_eq!(decode_v2(&line, CTX).unwrap(), r);
+    }
+
+    #[test]
+    fn receive_times_round_down_to_the_unit() {
+        let mut r = rec();
+        let ctx = Context {
+            recv_unit_ns: 1_000_000_000,
+            ..CTX
+        };
+        for (delay, kept) in [
+            (999_999_000, 0),
+            (1_000_000_000, 1_000_000_000),
+            (-1, -1_000_000_000),
+        ] {
+            r.received_ns = r.timestamp_ns + delay;
+            let back = decode_v2(&line_of(&r, ctx), ctx).unwrap();
+            assert_eq!(back.received_ns - back.timestamp_ns, kept, "{delay}");
+            assert_eq!(back.timestamp_ns, r.timestamp_ns);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[]",
+            br#"{"r":1}"#,
+            br#"{"b":"***"}"#,
+            br#"{"s":"x"}"#,
+            br#"{"x":[["a"]]}"#,
+        ] {
+            assert!(
+                decode_v2(bad, CTX).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // unknown members are ignored; an empty object is an empty frame
+        let r = decode_v2(br#"{"zz":1}"#, CTX).unwrap();
+        assert!(r.raw.is_empty());
+    }
+
+    fn any_record() -> impl Strategy<Value = LogRecord> {
+        let text = "[ -~]{0,12}";
+        let raw = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..60),
+            (
+                0u8..192,
+                1u32..29,
+                0u32..86_400,
+                "[a-z0-9]{1,8}",
+                "[a-z]{1,6}",
+                text
+            )
+                .prop_map(|(pri, d, s, h, a, m)| format!(
+                    "<{pri}>Nov {d:2} {:02}:{:02}:{:02} {h} {a}[1]: {m}",
+                    s / 3600,
+                    s / 60 % 60,
+                    s % 60
+                )
+                .into_bytes()),
+            (0u8..192, "[a-z]{1,6}", text).prop_map(|(pri, a, m)| format!(
+                "<{pri}>1 2026-11-24T10:00:00.123456Z h {a} - - - {m}"
+            )
+            .into_bytes()),
+        ];
+        (
+            raw,
+            -NS_PER_DAY..3 * NS_PER_DAY,
+            -10_000_000_000i64..10_000_000_000,
+            any::<bool>(),
+            (text, text, text, text, text),
+            (proptest::option::of(0u8..8), proptest::option::of(0u8..24)),
+            proptest::collection::vec((text, text), 0..3),
+        )
+            .prop_map(
+                |(raw, t, delay, reparse, (h, a, p, i, m), (sev, fac), fields)| {
+                    let ts = 20_781 * NS_PER_DAY + t;
+                    if reparse {
+                        // as telltale made it: often re-derivable in full
+                        let mut r = crate::ingest::syslog::parse(&RawMessage {
+                            received_ns: ts,
+                            peer: None,
+                            transport: Transport::Tcp,
+                            bytes: raw,
+                            truncated: false,
+                        });
+                        r.received_ns = r.timestamp_ns + delay;
+                        r.fields.extend(fields);
+                        return r;
+                    }
+                    LogRecord {
+                        timestamp_ns: ts,
+                        received_ns: ts + delay,
+                        host: h,
+                        app: a,
+                        pid: p,
+                        severity: sev,
+                        facility: fac,
+                        msgid: i,
+                        message: m,
+                        fields,
+                        raw,
+                    }
+                },
+            )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn format_2_lines_round_trip(r in any_record(), unit in prop_oneof![Just(1i64), Just(1_000), Just(1_000_000_000)]) {
+            let ctx = Context { recv_unit_ns: unit, ..CTX };
+            let back = decode_v2(&line_of(&r, ctx), ctx).unwrap();
+            let mut want = r.clone();
+            want.received_ns = r.timestamp_ns
+                + (r.received_ns - r.timestamp_ns).div_euclid(unit) * unit;
+            prop_assert_eq!(back, want);
+        }
+
+        #[test]
+        fn any_bytes_decode_or_fail_without_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_v2(&b, CTX);
+        }
     }
 
     #[test]

@@ -123,11 +123,14 @@ pub fn seal_day_with_due(
         // Identical records are told apart by content, so an exact duplicate of an archived
         // line arriving late is dropped.
         let mut archived: Vec<LogRecord> = Vec::new();
+        // the coarsest receive-time unit the day was archived with (format 1 kept µs)
+        let mut unit = 1_000;
         for e in archive.entries().iter().filter(|e| e.day == report.day) {
             archived.extend(archive.read_frame(e)?);
+            unit = unit.max(e.recv_unit_ns);
         }
         before = archived.len() as u64;
-        let rest = without(held.clone(), archived);
+        let rest = without(held.clone(), archived, unit);
         let mut count = std::collections::BTreeMap::new();
         for r in &held {
             *count.entry(pair(r)).or_insert(0i64) += 1;
@@ -224,10 +227,12 @@ fn finish(
     Ok(())
 }
 
-/// `records` minus `archived`, as multisets (fields compared in sorted order).
-fn without(records: Vec<LogRecord>, archived: Vec<LogRecord>) -> Vec<LogRecord> {
+/// `records` minus `archived`, as multisets (fields compared in sorted order, receive times
+/// to `unit` ns, the precision the archive kept them at).
+fn without(records: Vec<LogRecord>, archived: Vec<LogRecord>, unit: i64) -> Vec<LogRecord> {
     let norm = |mut r: LogRecord| {
         r.fields.sort();
+        r.received_ns = round_received(&r, unit);
         r
     };
     let mut archived: Vec<LogRecord> = archived.into_iter().map(norm).collect();
@@ -246,6 +251,17 @@ fn without(records: Vec<LogRecord>, archived: Vec<LogRecord>) -> Vec<LogRecord> 
         }
     }
     out
+}
+
+/// The receive time as an archive with receive-time unit `unit` keeps it: the event time plus
+/// the delta rounded down to whole units.
+pub fn round_received(r: &LogRecord, unit: i64) -> i64 {
+    let unit = unit.max(1);
+    let d = r
+        .received_ns
+        .saturating_sub(r.timestamp_ns)
+        .div_euclid(unit);
+    r.timestamp_ns.saturating_add(d.saturating_mul(unit))
 }
 
 /// Repairs the archive after a crash: rolls back uncommitted frames of every year (by opening

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{ArchiveError, FrameEntry, YearArchive, years};
+use super::{ArchiveError, FrameEntry, YearArchive, record, years};
 use crate::model::LogRecord;
 use crate::model::time::{civil_from_days, day_of_ns};
 use crate::query::logs::Matcher;
@@ -82,31 +82,154 @@ pub fn search_archive(
         bytes_done: 0,
         bytes_total: candidates.iter().map(|(_, e)| e.len).sum(),
     };
+    let scan = Scan {
+        from_ns,
+        until_ns,
+        limit,
+        literals: matcher.required_literals().map(|l| {
+            l.iter()
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect()
+        }),
+    };
+    // frames are decoded in parallel (each worker with its own matcher, which keeps
+    // tokenizer state); this thread merges their results in the order they finish
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(candidates.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut hits: Vec<LogRecord> = Vec::new();
-    for (a, e) in &candidates {
-        let records = archives[*a].read_frame(e)?;
-        result.frames_read += 1;
-        for r in records {
-            if r.timestamp_ns < from_ns || r.timestamp_ns > until_ns || !matcher.matches(&r) {
-                continue;
-            }
-            result.total += 1;
-            if limit == 0
-                || (hits.len() >= limit
-                    && hits
-                        .last()
-                        .is_some_and(|l| l.timestamp_ns >= r.timestamp_ns))
-            {
-                continue;
-            }
-            let at = hits.partition_point(|h| h.timestamp_ns >= r.timestamp_ns);
-            hits.insert(at, r);
-            hits.truncate(limit);
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let mut m = matcher.clone();
+            let (next, candidates, archives, scan) = (&next, &candidates, &archives, &scan);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((a, e)) = candidates.get(i) else {
+                        break;
+                    };
+                    let r = scan.frame(&archives[*a], e, &mut m);
+                    let failed = r.is_err();
+                    if tx.send((e.len, r)).is_err() || failed {
+                        // stop the others early too
+                        next.store(candidates.len(), std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
         }
-        p.frames_done += 1;
-        p.bytes_done += e.len;
-        progress(p);
+        drop(tx);
+        for (len, r) in rx {
+            match r {
+                Ok((total, frame_hits)) => {
+                    result.total += total;
+                    result.frames_read += 1;
+                    merge(&mut hits, frame_hits, limit);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+            p.frames_done += 1;
+            p.bytes_done += len;
+            progress(p);
+        }
+    });
+    if let Some(e) = first_error {
+        return Err(e);
     }
     result.hits = hits;
     Ok(result)
+}
+
+/// What every frame of one search is checked against.
+struct Scan {
+    from_ns: i64,
+    until_ns: i64,
+    limit: usize,
+    /// One of these (lowercase) must occur in a pure-ASCII line for it to be decoded.
+    literals: Option<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+impl Scan {
+    /// Decompresses one frame and matches its records: (matches, the newest `limit` of them,
+    /// newest first). Lines that cannot match are skipped before decoding (see
+    /// [`Matcher::required_literals`]); the time range is checked only for a frame that
+    /// reaches outside it.
+    fn frame(
+        &self,
+        a: &YearArchive,
+        e: &FrameEntry,
+        m: &mut Matcher,
+    ) -> Result<(u64, Vec<LogRecord>), ArchiveError> {
+        let raw = a.read_raw(e)?;
+        let inside = e.min_ts_ns >= self.from_ns && e.max_ts_ns <= self.until_ns;
+        let ctx = e.context();
+        let mut lower = Vec::new();
+        let mut total = 0u64;
+        let mut hits: Vec<LogRecord> = Vec::new();
+        let mut lines = 0u64;
+        for line in raw.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
+            // a format-2 line whose original is not UTF-8 carries it as base64 (`b`, the first
+            // member): what the parse derives from it is not in the line's text
+            if let Some(finders) = &self.literals
+                && line.is_ascii()
+                && !line.starts_with(b"{\"b\":")
+            {
+                lower.clear();
+                lower.extend(line.iter().map(u8::to_ascii_lowercase));
+                if !finders.iter().any(|f| f.find(&lower).is_some()) {
+                    continue;
+                }
+            }
+            let r = match ctx {
+                None => record::decode(line),
+                Some(ctx) => record::decode_v2(line, ctx),
+            }
+            .map_err(|err| ArchiveError::Corrupt {
+                path: a.zst_path().to_path_buf(),
+                offset: e.offset,
+                reason: err.to_string(),
+            })?;
+            if !inside && (r.timestamp_ns < self.from_ns || r.timestamp_ns > self.until_ns) {
+                continue;
+            }
+            if !m.matches(&r) {
+                continue;
+            }
+            total += 1;
+            merge(&mut hits, vec![r], self.limit);
+        }
+        if lines != e.count {
+            return Err(ArchiveError::Corrupt {
+                path: a.zst_path().to_path_buf(),
+                offset: e.offset,
+                reason: format!("{lines} records, index says {}", e.count),
+            });
+        }
+        Ok((total, hits))
+    }
+}
+
+/// Merges `new` into `hits` (newest first), keeping the newest `limit`.
+fn merge(hits: &mut Vec<LogRecord>, new: Vec<LogRecord>, limit: usize) {
+    for r in new {
+        if limit == 0
+            || (hits.len() >= limit
+                && hits
+                    .last()
+                    .is_some_and(|l| l.timestamp_ns >= r.timestamp_ns))
+        {
+            continue;
+        }
+        let at = hits.partition_point(|h| h.timestamp_ns >= r.timestamp_ns);
+        hits.insert(at, r);
+        hits.truncate(limit);
+    }
 }

@@ -43,7 +43,9 @@ fn frames_round_trip_and_are_listed_in_the_index() {
     let day = day_of_ns(T0);
     let records = day_records(T0, 25);
     let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
-    a.frame_max_records = 10;
+    a.options.frame_max_records = 10;
+    // receive times exact (the default keeps them to the second)
+    a.options.recv_unit_ns = 1;
     let entries = a.append_day(day, &records, 3, None).unwrap();
     assert_eq!(entries.len(), 3);
     assert_eq!(entries.iter().map(|e| e.count).sum::<u64>(), 25);
@@ -85,7 +87,7 @@ fn every_cut_of_the_files_opens_as_the_old_or_the_new_state() {
     let tmp = tempfile::tempdir().unwrap();
     let d1 = day_of_ns(T0);
     let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
-    a.frame_max_records = 4;
+    a.options.frame_max_records = 4;
     a.append_day(d1, &day_records(T0, 6), 1, None).unwrap();
     let (zst, idx) = year_paths(tmp.path(), 2026);
     let (zst1, idx1) = (
@@ -137,12 +139,37 @@ fn a_corrupt_line_in_the_middle_of_the_index_is_an_error() {
     assert!(err.contains("line 1"), "{err}");
 }
 
+/// Records as the archive gives them back: in time order, fields sorted, receive times to the
+/// second ([`RECV_UNIT_NS`]).
 fn sorted(mut v: Vec<LogRecord>) -> Vec<LogRecord> {
     v.sort_by(|a, b| (a.timestamp_ns, &a.message).cmp(&(b.timestamp_ns, &b.message)));
     for r in &mut v {
         r.fields.sort();
+        r.received_ns = seal::round_received(r, RECV_UNIT_NS);
     }
     v
+}
+
+#[test]
+fn receive_times_are_kept_to_the_second_and_event_times_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut records = day_records(T0 + 123_456_000, 3);
+    records[1].received_ns = records[1].timestamp_ns + 2_999_999_000;
+    // a sender clock ahead of ours: received before the event
+    records[2].received_ns = records[2].timestamp_ns - 1_000;
+    let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
+    a.append_day(day_of_ns(T0), &records, 3, None).unwrap();
+    let back = archived(tmp.path(), day_of_ns(T0));
+    let ts: Vec<i64> = back.iter().map(|r| r.timestamp_ns).collect();
+    assert_eq!(
+        ts,
+        records.iter().map(|r| r.timestamp_ns).collect::<Vec<_>>()
+    );
+    let delays: Vec<i64> = back
+        .iter()
+        .map(|r| r.received_ns - r.timestamp_ns)
+        .collect();
+    assert_eq!(delays, [0, 2_000_000_000, -1_000_000_000]);
 }
 
 fn archived(dir: &Path, day: i64) -> Vec<LogRecord> {
@@ -253,7 +280,7 @@ fn stock_zstd_decodes_the_year_file_to_json_lines() {
     assert!(out.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
-    a.frame_max_records = 7;
+    a.options.frame_max_records = 7;
     let records = day_records(T0, 20);
     a.append_day(day_of_ns(T0), &records, 19, None).unwrap();
     let out = std::process::Command::new("zstd")
@@ -267,13 +294,26 @@ fn stock_zstd_decodes_the_year_file_to_json_lines() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut expected = Vec::new();
-    for r in &records {
-        record::encode(r, &mut expected);
+    for e in a.entries() {
+        expected.extend(a.read_raw(e).unwrap());
     }
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(expected).unwrap()
-    );
+    assert_eq!(out.stdout, expected);
+    // one JSON object per record, each with its original line
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut originals: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["r"].as_str().unwrap().to_string()
+        })
+        .collect();
+    originals.sort();
+    let mut want: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8(r.raw.clone()).unwrap())
+        .collect();
+    want.sort();
+    assert_eq!(originals, want);
 }
 
 fn search(dir: &Path, q: &str, from: i64, until: i64, limit: usize) -> search::ArchiveSearchResult {
@@ -286,7 +326,7 @@ fn archive_search_reads_only_matching_frames_newest_first() {
     let tmp = tempfile::tempdir().unwrap();
     let d1 = day_of_ns(T0);
     let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
-    a.frame_max_records = 10;
+    a.options.frame_max_records = 10;
     a.append_day(d1, &day_records(T0, 30), 1, None).unwrap();
     let mut other = day_records(T0 + NS_PER_DAY, 10);
     for r in &mut other {
@@ -350,6 +390,14 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
     let mut recs = day_records(T0, 40);
     recs[7].fields.push(("status".into(), "503".into()));
     recs[8].raw = vec![0xfe, 0xff];
+    // case and non-ASCII text: the search's literal prefilter must not lose these
+    recs[10].raw = "<36>REQUEST 10 SERVED café".into();
+    recs[10].message = "REQUEST 10 SERVED café".into();
+    recs[11].host = "WEB1".into();
+    recs[12].message = "Überweisung angenommen".into();
+    // not UTF-8, so archived as base64: its host comes from parsing the line
+    recs[13].raw = b"<13>Nov 24 16:00:13 dbx app: \xff".to_vec();
+    recs[13].host = "dbx".into();
     let store = write(tmp.path(), recs);
     let (from, until) = (T0 - NS_PER_DAY, T0 + NS_PER_DAY);
     let queries = [
@@ -362,6 +410,14 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
         "zoo@123.tiger:HUNGRY",
         "status:>500",
         "host:web? AND NOT severity:[2 TO 5]",
+        "SERVED",
+        "cafe OR café",
+        "überweisung",
+        "request OR nope",
+        "host:web1 OR app:nginx",
+        "-served",
+        "host:web1 AND NOT 17",
+        "host:dbx",
     ];
     let mut before = Vec::new();
     for q in queries {
@@ -379,8 +435,8 @@ fn a_sealed_day_answers_queries_as_the_hot_store_did() {
     }
 }
 
-fn archive_fixture_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/archive-v1")
+fn archive_fixture_dir(version: u32) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("ingest-tests/fixtures/archive-v{version}"))
 }
 
 /// The fixture's content: two days, the first over three frames, with a non-UTF-8 frame, a
@@ -399,31 +455,62 @@ fn fixture_days() -> Vec<(i64, Vec<LogRecord>)> {
     vec![(day_of_ns(T0), d1), (day_of_ns(T0) + 1, d2)]
 }
 
-/// Format version 1 of the archive (year file and index) must stay readable by every later
-/// version. Regenerate only when the format deliberately changes, under a new directory:
-/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::logs::archive::tests::frozen_fixture`.
-#[test]
-fn frozen_fixture_v1_stays_readable() {
-    let src = archive_fixture_dir();
-    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
-        let _ = std::fs::remove_dir_all(&src);
-        let mut a = YearArchive::open(&src, 2026).unwrap();
-        a.frame_max_records = 5;
-        for (day, records) in fixture_days() {
-            a.append_day(day, &records, DEFAULT_LEVEL, None).unwrap();
-        }
-    }
+/// Format 2 adds a third day of records as telltale makes them from real lines (parsed and
+/// normalized with the shipped rules): these re-derive from their line, so the archive keeps
+/// little more than the line itself.
+fn fixture_days_v2() -> Vec<(i64, Vec<LogRecord>)> {
+    let mut days = fixture_days();
+    let normalizer = crate::normalize::Normalizer::with_errors(None).0;
+    let received = T0 + 2 * NS_PER_DAY + 3_600_123_456_000;
+    let lines: [&[u8]; 5] = [
+        b"<38>Nov 26 17:00:00 gw01 sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2",
+        b"<165>1 2026-11-26T17:00:00.5+01:00 web1 nginx 8710 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] request served",
+        b"a line with no header at all",
+        b"<13>Nov 26 17:00:01 combo kernel: Linux agpgart interface v0.100 (c) Dave Jones",
+        b"<187>Nov 26 17:00:02 www httpd[1020]: [error] mod_jk child workerEnv in error state 6",
+    ];
+    let records = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let msg = crate::model::RawMessage {
+                received_ns: received + i as i64 * 1_000_000,
+                peer: Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7))),
+                transport: crate::model::Transport::Tcp,
+                bytes: l.to_vec(),
+                truncated: false,
+            };
+            crate::normalize::normalize(&msg, &normalizer)
+        })
+        .collect::<Vec<_>>();
+    let mut records = records;
+    records.sort_by_key(|r| r.timestamp_ns);
+    days.push((day_of_ns(T0) + 2, records));
+    days
+}
+
+/// Checks a frozen fixture directory: opens clean, `frames` frames, the records as written
+/// (through `expected`), and a search that prunes by time.
+fn check_fixture(
+    version: u32,
+    days: Vec<(i64, Vec<LogRecord>)>,
+    frames: usize,
+    expected: impl Fn(Vec<LogRecord>) -> Vec<LogRecord>,
+) {
+    let src = archive_fixture_dir(version);
     let tmp = tempfile::tempdir().unwrap();
     for f in ["2026.zst", "2026.idx"] {
         std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
     }
     let a = YearArchive::open(tmp.path(), 2026).unwrap();
     assert_eq!(a.recovery, Recovery::default());
-    assert_eq!(a.entries().len(), 4);
-    assert_eq!(a.verify().unwrap(), 16);
-    for (day, records) in fixture_days() {
+    assert_eq!(a.entries().len(), frames);
+    assert!(a.entries().iter().all(|e| e.format == version));
+    let n: usize = days.iter().map(|(_, r)| r.len()).sum();
+    assert_eq!(a.verify().unwrap(), n as u64);
+    for (day, records) in days {
         let back = archived(tmp.path(), day);
-        assert_eq!(back, records);
+        assert_eq!(back, expected(records));
     }
     let r = search(
         tmp.path(),
@@ -433,8 +520,39 @@ fn frozen_fixture_v1_stays_readable() {
         10,
     );
     assert_eq!(r.total, 1);
-    // day 2 is out of range; web2 is in every frame of day 1
-    assert_eq!((r.frames_read, r.frames_skipped), (3, 1));
+    // later days are out of range; web2 is in every frame of day 1
+    assert_eq!((r.frames_read, r.frames_skipped), (3, frames as u64 - 3));
+}
+
+/// Format version 1 of the archive (year file and index) must stay readable by every later
+/// version. It can no longer be written: never regenerate it.
+#[test]
+fn frozen_fixture_v1_stays_readable() {
+    check_fixture(1, fixture_days(), 4, |r| r);
+}
+
+/// Format version 2 must stay readable by every later version. Regenerate only when the
+/// format deliberately changes, under a new directory:
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::logs::archive::tests::frozen_fixture_v2`.
+#[test]
+fn frozen_fixture_v2_stays_readable() {
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let src = archive_fixture_dir(2);
+        let _ = std::fs::remove_file(src.join("2026.zst"));
+        let _ = std::fs::remove_file(src.join("2026.idx"));
+        let mut a = YearArchive::open(&src, 2026).unwrap();
+        a.options.frame_max_records = 5;
+        for (day, records) in fixture_days_v2() {
+            a.append_day(day, &records, DEFAULT_LEVEL, None).unwrap();
+        }
+    }
+    // format 2 keeps receive times to the second; everything else exactly
+    check_fixture(2, fixture_days_v2(), 5, |mut v| {
+        for r in &mut v {
+            r.received_ns = seal::round_received(r, RECV_UNIT_NS);
+        }
+        v
+    });
 }
 
 /// Lines arriving for a day after it was sealed recreate its partition; the next seal adds
@@ -485,4 +603,30 @@ fn prune_years_keeps_the_newest_years_only() {
     assert_eq!(years(tmp.path()).unwrap(), [2025, 2026]);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 4);
     assert!(seal::prune_years(tmp.path(), 2026, 2).unwrap().is_empty());
+}
+
+/// An archive written before format 2 keeps growing: new days go after its format-1 frames,
+/// and a search reads both kinds alike.
+#[test]
+fn a_year_of_format_1_frames_takes_format_2_frames_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["2026.zst", "2026.idx"] {
+        std::fs::copy(archive_fixture_dir(1).join(f), tmp.path().join(f)).unwrap();
+    }
+    let d = day_of_ns(T0) + 5;
+    let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
+    a.append_day(d, &day_records(T0 + 5 * NS_PER_DAY, 6), 3, None)
+        .unwrap();
+    let b = YearArchive::open(tmp.path(), 2026).unwrap();
+    let formats: Vec<u32> = b.entries().iter().map(|e| e.format).collect();
+    assert_eq!(formats, [1, 1, 1, 1, 2]);
+    assert_eq!(b.verify().unwrap(), 22);
+    let old: usize = fixture_days()
+        .iter()
+        .flat_map(|(_, r)| r)
+        .filter(|r| r.message.ends_with("served"))
+        .count();
+    let r = search(tmp.path(), "served", T0, T0 + 6 * NS_PER_DAY, 100);
+    assert_eq!(r.total as usize, old + 6);
+    assert_eq!(r.frames_read, 5);
 }
