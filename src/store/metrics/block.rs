@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use super::MetricsError;
 use super::chunk;
@@ -18,6 +20,17 @@ const INDEX_MAGIC: &[u8; 8] = b"TTMIDX1\n";
 const CHUNKS_MAGIC: &[u8; 8] = b"TTMCHK1\n";
 /// `sid u32, level u8, min_t i64, max_t i64, offset u64, len u32`.
 const ENTRY_LEN: usize = 33;
+
+/// Bytes of decoded chunks kept by all open blocks together. Dashboards re-read the same
+/// series every refresh, and a block never changes, so a decoded chunk stays valid for the
+/// life of its `Block` (compaction and retention replace the `Block`, which frees its
+/// share). Once the budget is spent, further chunks are decoded on every read.
+const DECODED_CACHE_BYTES: usize = 256 << 20;
+/// What the decoded chunks of every open block hold now (process-wide, as the budget is).
+static DECODED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// A column decoded once and shared by every read of it.
+pub type Decoded = Arc<[(i64, f64)]>;
 
 /// Where one series' chunk of one archive level lives in `chunks`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +51,16 @@ pub struct Block {
     /// Bytes of the chunks file.
     pub size: u64,
     chunks: File,
+    /// Columns decoded by reads, within [`DECODED_CACHE_BYTES`].
+    decoded: RwLock<HashMap<(u32, u8), Decoded>>,
+    /// This block's part of [`DECODED_BYTES`], given back on drop.
+    decoded_bytes: AtomicUsize,
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        DECODED_BYTES.fetch_sub(*self.decoded_bytes.get_mut(), Ordering::Relaxed);
+    }
 }
 
 /// One series' points at one level, sorted by slot.
@@ -119,7 +142,39 @@ impl Block {
             max_t,
             entries,
             chunks,
+            decoded: RwLock::new(HashMap::new()),
+            decoded_bytes: AtomicUsize::new(0),
         })
+    }
+
+    /// [`Block::read`] through the block's cache of decoded columns (see
+    /// [`DECODED_CACHE_BYTES`]); for the query path, where the same columns come back.
+    pub fn read_cached(&self, sid: u32, level: u8) -> Result<Decoded, MetricsError> {
+        if let Ok(map) = self.decoded.read()
+            && let Some(d) = map.get(&(sid, level))
+        {
+            return Ok(d.clone());
+        }
+        let d: Decoded = self.read(sid, level)?.into();
+        let bytes = std::mem::size_of_val(&*d) + 64;
+        let reserved = DECODED_BYTES
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used + bytes <= DECODED_CACHE_BYTES).then_some(used + bytes)
+            })
+            .is_ok();
+        if reserved {
+            match self.decoded.write() {
+                Ok(mut map) if !map.contains_key(&(sid, level)) => {
+                    map.insert((sid, level), d.clone());
+                    self.decoded_bytes.fetch_add(bytes, Ordering::Relaxed);
+                }
+                // another reader cached it first, or the lock is poisoned: give it back
+                _ => {
+                    DECODED_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(d)
     }
 
     /// The points of series `sid` at `level`, checked against their checksum.

@@ -116,6 +116,19 @@ pub trait MetricsBackend: Send + Sync {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError>;
+    /// [`MetricsBackend::read`] of many series over one range, in order.
+    fn read_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Vec<Option<Series>>, MetricsError> {
+        names
+            .iter()
+            .map(|n| self.read(n, from, until, now))
+            .collect()
+    }
     /// Graphite's metrics/find: `(path, is_leaf)` at the pattern's depth.
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
     /// Series names matching a glob.
@@ -140,6 +153,8 @@ const COMPACT_FANIN: usize = 4;
 /// Blocks spanning about `4^4` cuts (three weeks) are not merged further, so retention still
 /// deletes data in reasonably small units.
 const COMPACT_MAX_TIER: u32 = 4;
+/// Series per thread below which a multi-series read stays on the calling thread.
+const PARALLEL_READ_MIN: usize = 64;
 /// How often the background thread applies retention (wall clock).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -301,6 +316,185 @@ impl Inner {
             }
         }
         Ok(out)
+    }
+
+    /// The read path's form of [`Inner::level_range`]: the values of `sid` at `level` for
+    /// the slots `start, start + step, …` below `end` (`step` being the level's), as a dense
+    /// vector, with the same newest-wins order (blocks in `seq` order, then the head). Block
+    /// columns come decoded from the blocks' caches, so a dashboard's repeated reads cost a
+    /// copy, not a decode, and nothing is allocated per point.
+    fn level_dense(
+        &self,
+        sid: u32,
+        level: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Option<f64>>, MetricsError> {
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(Vec::new());
+        };
+        let (Some(archive), Ok(lvl)) = (rules.archives.get(level), u8::try_from(level)) else {
+            return Ok(Vec::new());
+        };
+        let step = archive.step;
+        if end <= start || step <= 0 {
+            return Ok(Vec::new());
+        }
+        // no longer than the whisper file of this archive would be: reads are clamped to
+        // the archive's retention, rollups to the slots of such a read
+        let n = usize::try_from((end - start - 1) / step + 1).unwrap_or(0);
+        let mut out = vec![None; n];
+        let put = |out: &mut [Option<f64>], t: i64, v: f64| {
+            let d = t - start;
+            if d % step == 0
+                && let Some(slot) = out.get_mut((d / step) as usize)
+            {
+                *slot = Some(v);
+            }
+        };
+        for b in &self.blocks {
+            match b.entries.get(&(sid, lvl)) {
+                Some(e) if e.max_t >= start && e.min_t < end => {}
+                _ => continue,
+            }
+            let col = b.read_cached(sid, lvl)?;
+            let from = col.partition_point(|&(t, _)| t < start);
+            // slots are usually consecutive: step the index instead of dividing per point
+            let mut next = (i64::MIN, 0usize);
+            for &(t, v) in col[from..].iter().take_while(|&&(t, _)| t < end) {
+                if t == next.0 {
+                    if let Some(slot) = out.get_mut(next.1) {
+                        *slot = Some(v);
+                    }
+                    next = (t.saturating_add(step), next.1 + 1);
+                } else {
+                    let d = t - start;
+                    if d % step == 0 {
+                        let i = (d / step) as usize;
+                        if let Some(slot) = out.get_mut(i) {
+                            *slot = Some(v);
+                        }
+                        next = (t.saturating_add(step), i + 1);
+                    }
+                }
+            }
+        }
+        // the head: rollups of the slots its finer levels touch, then its own points here
+        let mut touched: Vec<i64> = Vec::new();
+        let mut sources = 0;
+        for finer in 0..level.min(256) {
+            if let Some(m) = self.head.get(sid, finer as u8) {
+                sources += 1;
+                let lo = start.saturating_sub(step);
+                for (&t, _) in m.range(lo..end.saturating_add(step)) {
+                    let s = slot(t, step);
+                    // one level's keys are sorted, so equal slots are adjacent
+                    if (start..end).contains(&s) && touched.last() != Some(&s) {
+                        touched.push(s);
+                    }
+                }
+            }
+        }
+        if !touched.is_empty() {
+            if sources > 1 {
+                touched.sort_unstable();
+                touched.dedup();
+            }
+            for (t, v) in self.rollups_dense(sid, level, &touched)? {
+                put(&mut out, t, v);
+            }
+        }
+        for (t, v) in self.head.range(sid, lvl, start, end) {
+            put(&mut out, t, v);
+        }
+        Ok(out)
+    }
+
+    /// [`Inner::rollups`] over dense finer values; `slots` sorted and distinct.
+    fn rollups_dense(
+        &self,
+        sid: u32,
+        level: usize,
+        slots: &[i64],
+    ) -> Result<Vec<(i64, f64)>, MetricsError> {
+        let (Some(rules), Some(&lo), Some(&hi)) =
+            (self.rules_for(sid), slots.first(), slots.last())
+        else {
+            return Ok(Vec::new());
+        };
+        let (Some(fine), Some(coarse)) = (
+            rules.archives.get(level.wrapping_sub(1)),
+            rules.archives.get(level),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let finer = self.level_dense(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
+        let n = coarse.step / fine.step;
+        let mut out = Vec::with_capacity(slots.len());
+        let mut vals = Vec::with_capacity(n as usize);
+        for &s in slots {
+            vals.clear();
+            vals.extend((0..n).map(|i| {
+                let d = s.saturating_add(i * fine.step) - lo;
+                if d % fine.step == 0 {
+                    finer.get((d / fine.step) as usize).copied().flatten()
+                } else {
+                    None
+                }
+            }));
+            if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
+                out.push((s, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whisper's fetch for one series under the read lock; see [`MetricsBackend::read`].
+    fn fetch(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError> {
+        let Some(sid) = self.index.get(name) else {
+            return Ok(None);
+        };
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(None);
+        };
+        let max_retention = rules
+            .archives
+            .iter()
+            .map(|a| a.retention())
+            .max()
+            .unwrap_or(0);
+        let oldest = now.saturating_sub(max_retention);
+        if from > until || from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let diff = now - from;
+        let level = rules
+            .archives
+            .iter()
+            .position(|a| a.retention() >= diff)
+            .unwrap_or(rules.archives.len() - 1);
+        let step = rules.archives[level].step;
+        let start = slot(from, step).saturating_add(step);
+        let mut end = slot(until, step).saturating_add(step);
+        if start == end {
+            end = end.saturating_add(step);
+        }
+        let mut values = self.level_dense(sid, level, start, end)?;
+        values.resize(((end - start) / step) as usize, None);
+        Ok(Some(Series {
+            start,
+            end,
+            step,
+            values,
+        }))
     }
 
     /// Cuts the head into block `next_seq` (finest slots plus the rollups they change), then
@@ -683,48 +877,48 @@ impl MetricsBackend for MetricStore {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError> {
+        self.read_lock()?.fetch(name, from, until, now)
+    }
+
+    /// One read lock for the whole list, and the series split over the cores when there
+    /// are many (a `sumSeries(a.*)` over a thousand names).
+    fn read_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Vec<Option<Series>>, MetricsError> {
         let g = self.read_lock()?;
-        let Some(sid) = g.index.get(name) else {
-            return Ok(None);
-        };
-        let Some(rules) = g.rules_for(sid) else {
-            return Ok(None);
-        };
-        let max_retention = rules
-            .archives
-            .iter()
-            .map(|a| a.retention())
-            .max()
-            .unwrap_or(0);
-        let oldest = now.saturating_sub(max_retention);
-        if from > until || from > now || until < oldest {
-            return Ok(None);
+        let inner: &Inner = &g;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(names.len() / PARALLEL_READ_MIN)
+            .max(1);
+        if threads == 1 {
+            return names
+                .iter()
+                .map(|n| inner.fetch(n, from, until, now))
+                .collect();
         }
-        let from = from.max(oldest);
-        let until = until.min(now);
-        let diff = now - from;
-        let level = rules
-            .archives
-            .iter()
-            .position(|a| a.retention() >= diff)
-            .unwrap_or(rules.archives.len() - 1);
-        let step = rules.archives[level].step;
-        let start = slot(from, step).saturating_add(step);
-        let mut end = slot(until, step).saturating_add(step);
-        if start == end {
-            end = end.saturating_add(step);
-        }
-        let values = g.level_range(sid, level, start, end)?;
-        let n = ((end - start) / step) as usize;
-        let values = (0..n)
-            .map(|i| values.get(&start.saturating_add(i as i64 * step)).copied())
-            .collect();
-        Ok(Some(Series {
-            start,
-            end,
-            step,
-            values,
-        }))
+        let per = names.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = names
+                .chunks(per)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|n| inner.fetch(n, from, until, now))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(names.len());
+            for p in parts {
+                out.extend(p.join().map_err(|_| MetricsError::Poisoned)??);
+            }
+            Ok(out)
+        })
     }
 
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {
