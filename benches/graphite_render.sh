@@ -26,9 +26,11 @@ URL=http://127.0.0.1:$HTTP_PORT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/telltale/target}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/telltale"
 work=$(mktemp -d /tmp/telltale-gbench.XXXXXX)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+# a private copy: the target dir is shared, and another build may replace the binary mid-run
+BIN="$work/telltale"
+cp "$CARGO_TARGET_DIR/release/telltale" "$BIN"
 
 declare -A Q=(
   [a]="/render?target=a.1.b&from=-24h&format=json"
