@@ -41,7 +41,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::model::MetricPoint;
-use block::{Block, BlockWriter, Column};
+use block::{Block, BlockWriter, Column, DecodedColumn};
 use head::Head;
 use index::SeriesIndex;
 use retention::{Aggregations, Schemas, SeriesRules};
@@ -155,6 +155,16 @@ const COMPACT_FANIN: usize = 4;
 const COMPACT_MAX_TIER: u32 = 4;
 /// Series per thread below which a multi-series read stays on the calling thread.
 const PARALLEL_READ_MIN: usize = 64;
+/// Multi-series reads in progress (all stores of the process share the cores).
+static PARALLEL_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct DecrementOnDrop<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for DecrementOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 /// How often the background thread applies retention (wall clock).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -358,23 +368,28 @@ impl Inner {
                 _ => continue,
             }
             let col = b.read_cached(sid, lvl)?;
-            let from = col.partition_point(|&(t, _)| t < start);
-            // slots are usually consecutive: step the index instead of dividing per point
-            let mut next = (i64::MIN, 0usize);
-            for &(t, v) in col[from..].iter().take_while(|&&(t, _)| t < end) {
-                if t == next.0 {
-                    if let Some(slot) = out.get_mut(next.1) {
-                        *slot = Some(v);
-                    }
-                    next = (t.saturating_add(step), next.1 + 1);
-                } else {
-                    let d = t - start;
-                    if d % step == 0 {
-                        let i = (d / step) as usize;
-                        if let Some(slot) = out.get_mut(i) {
-                            *slot = Some(v);
+            match &*col {
+                // the usual shape: a slice copy, no per-point index arithmetic
+                DecodedColumn::Regular {
+                    first,
+                    step: s,
+                    values,
+                } if *s == step && (first - start) % step == 0 => {
+                    let off = (first - start) / step;
+                    let k0 = usize::try_from(-off).unwrap_or(0);
+                    let k1 = usize::try_from(n as i64 - off)
+                        .unwrap_or(0)
+                        .min(values.len());
+                    if k0 < k1 {
+                        let at = (off + k0 as i64) as usize;
+                        for (o, &v) in out[at..at + (k1 - k0)].iter_mut().zip(&values[k0..k1]) {
+                            *o = Some(v);
                         }
-                        next = (t.saturating_add(step), i + 1);
+                    }
+                }
+                other => {
+                    for (t, v) in other.range(start, end) {
+                        put(&mut out, t, v);
                     }
                 }
             }
@@ -891,10 +906,18 @@ impl MetricsBackend for MetricStore {
     ) -> Result<Vec<Option<Series>>, MetricsError> {
         let g = self.read_lock()?;
         let inner: &Inner = &g;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(names.len() / PARALLEL_READ_MIN)
-            .max(1);
+        // only a lone large read fans out: when others run too, the cores are busy already
+        // and extra threads would just make every one of them wait longer
+        let others = PARALLEL_READS.fetch_add(1, Ordering::Relaxed);
+        let _done = DecrementOnDrop(&PARALLEL_READS);
+        let threads = if others > 0 {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(names.len() / PARALLEL_READ_MIN)
+                .max(1)
+        };
         if threads == 1 {
             return names
                 .iter()
