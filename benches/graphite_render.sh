@@ -92,7 +92,7 @@ for q in $QUERIES; do
       rps=$(echo "$out" | awk '/Requests\/sec:/ { print $2 }')
       reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
       non2=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
-      line="telltale query=$q conc=$c trial=$t p50_ms=$p50 p99_ms=$p99 rps=$rps requests=$reqs non2xx=${non2:-0} resp_bytes=$(stat -c %s "$work/body")"
+      line="telltale query=$q conc=$c trial=$t p50_ms=$p50 p99_ms=$p99 rps=$rps requests=$reqs non2xx=${non2:-0} resp_bytes=$(stat -c %s "$work/body") loadavg1=$(cut -d" " -f1 /proc/loadavg)"
       echo "$line" | tee -a "$results" >&2
     done
   done
