@@ -12,7 +12,7 @@
 # Then one answer is compared with graphite-web's, and the peer's own script runs every
 # query the same number of times (PEER=0 skips it).
 #   benches/graphite_render.sh [TRIALS=3]
-# Env: QUERIES="a b c d", CONCS="1 8", PEER=1, RENDER_CACHE (passed to the server's config).
+# Env: QUERIES="a b c d", CONCS="1 8", PEER=1 (0: telltale only), TELLTALE_BIN (skip the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${1:-3}
@@ -25,12 +25,16 @@ CARBON_PORT=12004
 URL=http://127.0.0.1:$HTTP_PORT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/telltale/target}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
 work=$(mktemp -d /tmp/telltale-gbench.XXXXXX)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 # a private copy: the target dir is shared, and another build may replace the binary mid-run
+# (TELLTALE_BIN=path runs an already built binary instead)
 BIN="$work/telltale"
-cp "$CARGO_TARGET_DIR/release/telltale" "$BIN"
+if [ -z "${TELLTALE_BIN:-}" ]; then
+  cargo build --release --quiet
+  TELLTALE_BIN="$CARGO_TARGET_DIR/release/telltale"
+fi
+cp "$TELLTALE_BIN" "$BIN"
 
 declare -A Q=(
   [a]="/render?target=a.1.b&from=-24h&format=json"

@@ -449,6 +449,35 @@ mod tests {
     }
 
     #[test]
+    fn cached_columns_read_as_the_decoded_points() {
+        let tmp = tempfile::tempdir().unwrap();
+        let regular: Vec<(i64, f64)> = (0..100).map(|i| (600 + i * 60, i as f64 * 0.5)).collect();
+        let gappy = vec![(10, 1.0), (20, 2.0), (40, 4.0)];
+        let b = Block::write(
+            tmp.path(),
+            1,
+            &[(0, 1, regular.clone()), (1, 0, gappy.clone())],
+        )
+        .unwrap();
+        let c = b.read_cached(0, 1).unwrap();
+        assert!(matches!(*c, DecodedColumn::Regular { step: 60, .. }));
+        let want: Vec<(i64, f64)> = regular
+            .iter()
+            .copied()
+            .filter(|&(t, _)| (650..1200).contains(&t))
+            .collect();
+        assert_eq!(c.range(650, 1200).collect::<Vec<_>>(), want);
+        assert_eq!(c.range(0, i64::MAX).count(), 100);
+        assert_eq!(c.range(7000, 8000).count(), 0);
+        // a second read is the same shared column
+        assert!(Arc::ptr_eq(&c, &b.read_cached(0, 1).unwrap()));
+        let g = b.read_cached(1, 0).unwrap();
+        assert!(matches!(*g, DecodedColumn::Points(_)));
+        assert_eq!(g.range(15, 41).collect::<Vec<_>>(), gappy[1..]);
+        assert_eq!(b.read_cached(9, 0).unwrap().range(0, 100).count(), 0);
+    }
+
+    #[test]
     fn a_damaged_chunk_is_an_error() {
         let tmp = tempfile::tempdir().unwrap();
         let b = Block::write(tmp.path(), 1, &[(0, 0, vec![(10, 1.0), (20, 2.0)])]).unwrap();
