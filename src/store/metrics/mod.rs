@@ -925,20 +925,30 @@ impl MetricsBackend for MetricStore {
                 .collect();
         }
         let per = names.len().div_ceil(threads);
+        let read = |part: &[String]| {
+            part.iter()
+                .map(|n| inner.fetch(n, from, until, now))
+                .collect::<Result<Vec<_>, _>>()
+        };
         std::thread::scope(|scope| {
-            let parts: Vec<_> = names
-                .chunks(per)
+            let mut parts = names.chunks(per);
+            let mine = parts.next().unwrap_or_default();
+            // a thread the OS refuses is not an error: its part is read here instead
+            let others: Vec<_> = parts
                 .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|n| inner.fetch(n, from, until, now))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    let h = std::thread::Builder::new()
+                        .name("metrics-read".into())
+                        .spawn_scoped(scope, move || read(part))
+                        .ok();
+                    (part, h)
                 })
                 .collect();
-            let mut out = Vec::with_capacity(names.len());
-            for p in parts {
-                out.extend(p.join().map_err(|_| MetricsError::Poisoned)??);
+            let mut out = read(mine)?;
+            for (part, h) in others {
+                out.extend(match h {
+                    Some(h) => h.join().map_err(|_| MetricsError::Poisoned)??,
+                    None => read(part)?,
+                });
             }
             Ok(out)
         })
