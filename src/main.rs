@@ -8,6 +8,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use telltale::config::{Config, Listen};
 
+/// mimalloc rather than glibc's malloc: a large render allocates and frees tens of MB, and
+/// glibc hands that memory back to the kernel after every request (heap trim) only to fault
+/// it in again on the next one, which cost a quarter of the CPU of a `sumSeries` over a
+/// thousand series (BENCHMARKS.md, issue 5).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "telltale",

@@ -206,6 +206,90 @@ impl PyJson {
 /// series is a Python list: empty is false) writes `[]`; a series without values beside one
 /// with values is written, with no datapoints.
 fn render_json(series: &[TimeSeries], no_null_points: bool, pretty: bool) -> String {
+    // graphite-web writes `[]` when no series has a value slot at all (`if any(data)`: an
+    // empty series is false), e.g. a holtWinters bootstrap clamped to the oldest data
+    if series.iter().all(|s| s.values.is_empty()) {
+        return "[]".to_string();
+    }
+    if pretty {
+        render_json_tree(series, no_null_points, pretty)
+    } else {
+        render_json_compact(series, no_null_points)
+    }
+}
+
+/// The compact body written straight into one buffer: the same bytes as the `PyJson` tree
+/// (tested against it), without a node and a string per point, which is most of a large
+/// render's cost.
+fn render_json_compact(series: &[TimeSeries], no_null_points: bool) -> String {
+    use std::borrow::Cow;
+    use std::io::Write;
+    let mut out: Vec<u8> = Vec::with_capacity(64 + series.len() * 256);
+    out.push(b'[');
+    let mut first = true;
+    for s in series {
+        let step = s.effective_step().max(1);
+        let count = if s.end >= s.start {
+            usize::try_from((s.end - s.start) / step + 1).unwrap_or(0)
+        } else {
+            0
+        };
+        let values: Cow<'_, [Option<f64>]> = if s.values_per_point <= 1 {
+            Cow::Borrowed(&s.values)
+        } else {
+            Cow::Owned(s.points())
+        };
+        let values = &values[..values.len().min(count)];
+        let keep = |v: &Option<f64>| !no_null_points || v.is_some_and(|x| !x.is_nan());
+        if no_null_points && !values.iter().any(keep) {
+            continue;
+        }
+        if !first {
+            out.extend_from_slice(b", ");
+        }
+        first = false;
+        out.extend_from_slice(b"{\"target\": ");
+        let _ = serde_json::to_writer(&mut out, &s.name);
+        out.extend_from_slice(b", \"tags\": {");
+        for (k, (key, v)) in s.tags.iter().enumerate() {
+            if k > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let _ = serde_json::to_writer(&mut out, key);
+            out.extend_from_slice(b": ");
+            let _ = serde_json::to_writer(&mut out, v);
+        }
+        out.extend_from_slice(b"}, \"datapoints\": [");
+        let mut first_point = true;
+        for (i, v) in values.iter().enumerate() {
+            if !keep(v) {
+                continue;
+            }
+            if !first_point {
+                out.extend_from_slice(b", ");
+            }
+            first_point = false;
+            out.push(b'[');
+            match v {
+                Some(x) if x.is_nan() => out.extend_from_slice(b"null"),
+                Some(x) if *x == f64::INFINITY => out.extend_from_slice(b"1e9999"),
+                Some(x) if *x == f64::NEG_INFINITY => out.extend_from_slice(b"-1e9999"),
+                Some(x) => {
+                    let _ = serde_json::to_writer(&mut out, x);
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+            let _ = write!(out, ", {}]", s.start + i as i64 * step);
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.push(b']');
+    // only JSON text and serde_json's (UTF-8) output went in
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The general writer (any layout), through a `PyJson` tree.
+fn render_json_tree(series: &[TimeSeries], no_null_points: bool, pretty: bool) -> String {
     let mut all = Vec::with_capacity(series.len());
     let series = if series.iter().any(|s| !s.values.is_empty()) {
         series
@@ -891,7 +975,19 @@ mod tests {
             r#"[{"target": "x", "tags": {"k": "v", "name": "x"}, "datapoints": [[1e9999, 0]]}]"#
         );
         let empty = TimeSeries::new("e", 0, 20, 10, vec![None, None]);
-        assert_eq!(render_json(&[empty], true, false), "[]");
+        assert_eq!(render_json(std::slice::from_ref(&empty), true, false), "[]");
+        // the direct writer gives the tree's bytes, consolidated and escaped series included
+        let mut c = ten();
+        c.values_per_point = 3;
+        c.values[4] = None;
+        c.name = "we\"ird\u{e9}\n".into();
+        let mixed = [s.clone(), empty, c, ten()];
+        for nn in [false, true] {
+            assert_eq!(
+                render_json_compact(&mixed, nn),
+                render_json_tree(&mixed, nn, false)
+            );
+        }
         let pretty = render_json(&[s], true, true);
         assert_eq!(
             pretty,

@@ -177,15 +177,13 @@ impl<'a> Context<'a> {
     ) -> Result<Vec<TimeSeries>, EvalError> {
         names.sort();
         names.dedup();
+        let read = self
+            .backend
+            .read_many(&names, self.from, self.until, self.now)
+            .map_err(|e| EvalError::Store(e.to_string()))?;
         let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            let Some(s) = self
-                .backend
-                .read(&name, self.from, self.until, self.now)
-                .map_err(|e| EvalError::Store(e.to_string()))?
-            else {
-                continue;
-            };
+        for (name, s) in names.into_iter().zip(read) {
+            let Some(s) = s else { continue };
             let mut ts = TimeSeries::new(name, s.start, s.end, s.step, s.values);
             ts.path_expression = pattern.to_string();
             ts.x_files_factor = self.x_files_factor.unwrap_or(0.0);

@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use super::MetricsError;
 use super::chunk;
@@ -18,6 +20,87 @@ const INDEX_MAGIC: &[u8; 8] = b"TTMIDX1\n";
 const CHUNKS_MAGIC: &[u8; 8] = b"TTMCHK1\n";
 /// `sid u32, level u8, min_t i64, max_t i64, offset u64, len u32`.
 const ENTRY_LEN: usize = 33;
+
+/// Bytes of decoded chunks kept by all open blocks together. Dashboards re-read the same
+/// series every refresh, and a block never changes, so a decoded chunk stays valid for the
+/// life of its `Block` (compaction and retention replace the `Block`, which frees its
+/// share). Once the budget is spent, further chunks are decoded on every read.
+const DECODED_CACHE_BYTES: usize = 256 << 20;
+/// What the decoded chunks of every open block hold now (process-wide, as the budget is).
+static DECODED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// A column decoded once and shared by every read of it.
+pub type Decoded = Arc<DecodedColumn>;
+
+/// A decoded column, kept in the smaller of two shapes.
+pub enum DecodedColumn {
+    /// Slots `first, first + step, …` without a gap, the usual shape: values only, half the
+    /// memory (and memory bandwidth, what a thousand-series read is bound by).
+    Regular {
+        first: i64,
+        step: i64,
+        values: Box<[f64]>,
+    },
+    /// Anything else, as decoded.
+    Points(Box<[(i64, f64)]>),
+}
+
+impl DecodedColumn {
+    fn new(points: Vec<(i64, f64)>) -> DecodedColumn {
+        if let [(a, _), (b, _), ..] = points[..] {
+            let step = b.wrapping_sub(a);
+            if step > 0
+                && points
+                    .windows(2)
+                    .all(|w| w[1].0.wrapping_sub(w[0].0) == step)
+            {
+                return DecodedColumn::Regular {
+                    first: a,
+                    step,
+                    values: points.into_iter().map(|(_, v)| v).collect(),
+                };
+            }
+        }
+        DecodedColumn::Points(points.into())
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            DecodedColumn::Regular { values, .. } => std::mem::size_of_val(&**values),
+            DecodedColumn::Points(p) => std::mem::size_of_val(&**p),
+        }
+    }
+
+    /// Every `(slot, value)` with `start <= slot < end`, in order.
+    pub fn range(&self, start: i64, end: i64) -> Box<dyn Iterator<Item = (i64, f64)> + '_> {
+        match self {
+            DecodedColumn::Regular {
+                first,
+                step,
+                values,
+            } => {
+                let skip = if start > *first {
+                    usize::try_from((start - first - 1) / step + 1).unwrap_or(usize::MAX)
+                } else {
+                    0
+                };
+                let (first, step) = (*first, *step);
+                Box::new(
+                    values
+                        .iter()
+                        .enumerate()
+                        .skip(skip)
+                        .map(move |(i, &v)| (first.wrapping_add(i as i64 * step), v))
+                        .take_while(move |&(t, _)| t < end),
+                )
+            }
+            DecodedColumn::Points(p) => {
+                let from = p.partition_point(|&(t, _)| t < start);
+                Box::new(p[from..].iter().copied().take_while(move |&(t, _)| t < end))
+            }
+        }
+    }
+}
 
 /// Where one series' chunk of one archive level lives in `chunks`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +121,16 @@ pub struct Block {
     /// Bytes of the chunks file.
     pub size: u64,
     chunks: File,
+    /// Columns decoded by reads, within [`DECODED_CACHE_BYTES`].
+    decoded: RwLock<HashMap<(u32, u8), Decoded>>,
+    /// This block's part of [`DECODED_BYTES`], given back on drop.
+    decoded_bytes: AtomicUsize,
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        DECODED_BYTES.fetch_sub(*self.decoded_bytes.get_mut(), Ordering::Relaxed);
+    }
 }
 
 /// One series' points at one level, sorted by slot.
@@ -119,7 +212,39 @@ impl Block {
             max_t,
             entries,
             chunks,
+            decoded: RwLock::new(HashMap::new()),
+            decoded_bytes: AtomicUsize::new(0),
         })
+    }
+
+    /// [`Block::read`] through the block's cache of decoded columns (see
+    /// [`DECODED_CACHE_BYTES`]); for the query path, where the same columns come back.
+    pub fn read_cached(&self, sid: u32, level: u8) -> Result<Decoded, MetricsError> {
+        if let Ok(map) = self.decoded.read()
+            && let Some(d) = map.get(&(sid, level))
+        {
+            return Ok(d.clone());
+        }
+        let d: Decoded = Arc::new(DecodedColumn::new(self.read(sid, level)?));
+        let bytes = d.bytes() + 64;
+        let reserved = DECODED_BYTES
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used + bytes <= DECODED_CACHE_BYTES).then_some(used + bytes)
+            })
+            .is_ok();
+        if reserved {
+            match self.decoded.write() {
+                Ok(mut map) if !map.contains_key(&(sid, level)) => {
+                    map.insert((sid, level), d.clone());
+                    self.decoded_bytes.fetch_add(bytes, Ordering::Relaxed);
+                }
+                // another reader cached it first, or the lock is poisoned: give it back
+                _ => {
+                    DECODED_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(d)
     }
 
     /// The points of series `sid` at `level`, checked against their checksum.
@@ -321,6 +446,35 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].read(7, 0).unwrap(), vec![(30, -1.0)]);
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn cached_columns_read_as_the_decoded_points() {
+        let tmp = tempfile::tempdir().unwrap();
+        let regular: Vec<(i64, f64)> = (0..100).map(|i| (600 + i * 60, i as f64 * 0.5)).collect();
+        let gappy = vec![(10, 1.0), (20, 2.0), (40, 4.0)];
+        let b = Block::write(
+            tmp.path(),
+            1,
+            &[(0, 1, regular.clone()), (1, 0, gappy.clone())],
+        )
+        .unwrap();
+        let c = b.read_cached(0, 1).unwrap();
+        assert!(matches!(*c, DecodedColumn::Regular { step: 60, .. }));
+        let want: Vec<(i64, f64)> = regular
+            .iter()
+            .copied()
+            .filter(|&(t, _)| (650..1200).contains(&t))
+            .collect();
+        assert_eq!(c.range(650, 1200).collect::<Vec<_>>(), want);
+        assert_eq!(c.range(0, i64::MAX).count(), 100);
+        assert_eq!(c.range(7000, 8000).count(), 0);
+        // a second read is the same shared column
+        assert!(Arc::ptr_eq(&c, &b.read_cached(0, 1).unwrap()));
+        let g = b.read_cached(1, 0).unwrap();
+        assert!(matches!(*g, DecodedColumn::Points(_)));
+        assert_eq!(g.range(15, 41).collect::<Vec<_>>(), gappy[1..]);
+        assert_eq!(b.read_cached(9, 0).unwrap().range(0, 100).count(), 0);
     }
 
     #[test]

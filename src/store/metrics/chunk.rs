@@ -57,12 +57,28 @@ impl BitReader<'_> {
         Ok(b)
     }
 
+    /// The next `n <= 64` bits, most significant first: one unaligned 64-bit load plus the
+    /// next byte, not a loop over bits (decoding is the read path's inner loop).
     fn bits(&mut self, n: u8) -> Result<u64, ChunkError> {
-        let mut v = 0u64;
-        for _ in 0..n {
-            v = (v << 1) | self.bit()? as u64;
+        if n == 0 {
+            return Ok(0);
         }
-        Ok(v)
+        let n = u32::from(n.min(64));
+        let end = self.pos + n as usize;
+        if end > self.bytes.len() * 8 {
+            return Err(ChunkError("unexpected end"));
+        }
+        let at = self.pos / 8;
+        let off = (self.pos % 8) as u32;
+        let mut window = [0u8; 9];
+        let avail = (self.bytes.len() - at).min(9);
+        window[..avail].copy_from_slice(&self.bytes[at..at + avail]);
+        let [w0, w1, w2, w3, w4, w5, w6, w7, w8] = window;
+        let hi = u64::from_be_bytes([w0, w1, w2, w3, w4, w5, w6, w7]);
+        // the `off` bits consumed from the first byte are replaced by the top of the ninth
+        let w = (hi << off) | (u64::from(w8) >> (8 - off));
+        self.pos = end;
+        Ok(w >> (64 - n))
     }
 }
 

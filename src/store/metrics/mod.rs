@@ -42,7 +42,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::model::MetricPoint;
-use block::{Block, BlockWriter, Column};
+use block::{Block, BlockWriter, Column, DecodedColumn};
 use head::Head;
 use index::SeriesIndex;
 use retention::{Aggregations, Schemas, SeriesRules};
@@ -120,6 +120,19 @@ pub trait MetricsBackend: Send + Sync {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError>;
+    /// [`MetricsBackend::read`] of many series over one range, in order.
+    fn read_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Vec<Option<Series>>, MetricsError> {
+        names
+            .iter()
+            .map(|n| self.read(n, from, until, now))
+            .collect()
+    }
     /// Graphite's metrics/find: `(path, is_leaf)` at the pattern's depth.
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
     /// Series names matching a glob.
@@ -165,6 +178,18 @@ const COMPACT_FANIN: usize = 4;
 /// Blocks spanning about `4^4` cuts (three weeks) are not merged further, so retention still
 /// deletes data in reasonably small units.
 const COMPACT_MAX_TIER: u32 = 4;
+/// Series per thread below which a multi-series read stays on the calling thread.
+const PARALLEL_READ_MIN: usize = 64;
+/// Multi-series reads in progress (all stores of the process share the cores).
+static PARALLEL_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct DecrementOnDrop<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for DecrementOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 /// How often the background thread applies retention (wall clock).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -326,6 +351,190 @@ impl Inner {
             }
         }
         Ok(out)
+    }
+
+    /// The read path's form of [`Inner::level_range`]: the values of `sid` at `level` for
+    /// the slots `start, start + step, …` below `end` (`step` being the level's), as a dense
+    /// vector, with the same newest-wins order (blocks in `seq` order, then the head). Block
+    /// columns come decoded from the blocks' caches, so a dashboard's repeated reads cost a
+    /// copy, not a decode, and nothing is allocated per point.
+    fn level_dense(
+        &self,
+        sid: u32,
+        level: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Option<f64>>, MetricsError> {
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(Vec::new());
+        };
+        let (Some(archive), Ok(lvl)) = (rules.archives.get(level), u8::try_from(level)) else {
+            return Ok(Vec::new());
+        };
+        let step = archive.step;
+        if end <= start || step <= 0 {
+            return Ok(Vec::new());
+        }
+        // no longer than the whisper file of this archive would be: reads are clamped to
+        // the archive's retention, rollups to the slots of such a read
+        let n = usize::try_from((end - start - 1) / step + 1).unwrap_or(0);
+        let mut out = vec![None; n];
+        let put = |out: &mut [Option<f64>], t: i64, v: f64| {
+            let d = t - start;
+            if d % step == 0
+                && let Some(slot) = out.get_mut((d / step) as usize)
+            {
+                *slot = Some(v);
+            }
+        };
+        for b in &self.blocks {
+            match b.entries.get(&(sid, lvl)) {
+                Some(e) if e.max_t >= start && e.min_t < end => {}
+                _ => continue,
+            }
+            let col = b.read_cached(sid, lvl)?;
+            match &*col {
+                // the usual shape: a slice copy, no per-point index arithmetic
+                DecodedColumn::Regular {
+                    first,
+                    step: s,
+                    values,
+                } if *s == step && (first - start) % step == 0 => {
+                    let off = (first - start) / step;
+                    let k0 = usize::try_from(-off).unwrap_or(0);
+                    let k1 = usize::try_from(n as i64 - off)
+                        .unwrap_or(0)
+                        .min(values.len());
+                    if k0 < k1 {
+                        let at = (off + k0 as i64) as usize;
+                        for (o, &v) in out[at..at + (k1 - k0)].iter_mut().zip(&values[k0..k1]) {
+                            *o = Some(v);
+                        }
+                    }
+                }
+                other => {
+                    for (t, v) in other.range(start, end) {
+                        put(&mut out, t, v);
+                    }
+                }
+            }
+        }
+        // the head: rollups of the slots its finer levels touch, then its own points here
+        let mut touched: Vec<i64> = Vec::new();
+        let mut sources = 0;
+        for finer in 0..level.min(256) {
+            if let Some(m) = self.head.get(sid, finer as u8) {
+                sources += 1;
+                let lo = start.saturating_sub(step);
+                for (&t, _) in m.range(lo..end.saturating_add(step)) {
+                    let s = slot(t, step);
+                    // one level's keys are sorted, so equal slots are adjacent
+                    if (start..end).contains(&s) && touched.last() != Some(&s) {
+                        touched.push(s);
+                    }
+                }
+            }
+        }
+        if !touched.is_empty() {
+            if sources > 1 {
+                touched.sort_unstable();
+                touched.dedup();
+            }
+            for (t, v) in self.rollups_dense(sid, level, &touched)? {
+                put(&mut out, t, v);
+            }
+        }
+        for (t, v) in self.head.range(sid, lvl, start, end) {
+            put(&mut out, t, v);
+        }
+        Ok(out)
+    }
+
+    /// [`Inner::rollups`] over dense finer values; `slots` sorted and distinct.
+    fn rollups_dense(
+        &self,
+        sid: u32,
+        level: usize,
+        slots: &[i64],
+    ) -> Result<Vec<(i64, f64)>, MetricsError> {
+        let (Some(rules), Some(&lo), Some(&hi)) =
+            (self.rules_for(sid), slots.first(), slots.last())
+        else {
+            return Ok(Vec::new());
+        };
+        let (Some(fine), Some(coarse)) = (
+            rules.archives.get(level.wrapping_sub(1)),
+            rules.archives.get(level),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let finer = self.level_dense(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
+        let n = coarse.step / fine.step;
+        let mut out = Vec::with_capacity(slots.len());
+        let mut vals = Vec::with_capacity(n as usize);
+        for &s in slots {
+            vals.clear();
+            vals.extend((0..n).map(|i| {
+                let d = s.saturating_add(i * fine.step) - lo;
+                if d % fine.step == 0 {
+                    finer.get((d / fine.step) as usize).copied().flatten()
+                } else {
+                    None
+                }
+            }));
+            if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
+                out.push((s, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whisper's fetch for one series under the read lock; see [`MetricsBackend::read`].
+    fn fetch(
+        &self,
+        name: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, MetricsError> {
+        let Some(sid) = self.index.get(name) else {
+            return Ok(None);
+        };
+        let Some(rules) = self.rules_for(sid) else {
+            return Ok(None);
+        };
+        let max_retention = rules
+            .archives
+            .iter()
+            .map(|a| a.retention())
+            .max()
+            .unwrap_or(0);
+        let oldest = now.saturating_sub(max_retention);
+        if from > until || from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let diff = now - from;
+        let level = rules
+            .archives
+            .iter()
+            .position(|a| a.retention() >= diff)
+            .unwrap_or(rules.archives.len() - 1);
+        let step = rules.archives[level].step;
+        let start = slot(from, step).saturating_add(step);
+        let mut end = slot(until, step).saturating_add(step);
+        if start == end {
+            end = end.saturating_add(step);
+        }
+        let mut values = self.level_dense(sid, level, start, end)?;
+        values.resize(((end - start) / step) as usize, None);
+        Ok(Some(Series {
+            start,
+            end,
+            step,
+            values,
+        }))
     }
 
     /// Cuts the head into block `next_seq` (finest slots plus the rollups they change), then
@@ -745,48 +954,66 @@ impl MetricsBackend for MetricStore {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError> {
+        self.read_lock()?.fetch(name, from, until, now)
+    }
+
+    /// One read lock for the whole list, and the series split over the cores when there
+    /// are many (a `sumSeries(a.*)` over a thousand names).
+    fn read_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Vec<Option<Series>>, MetricsError> {
         let g = self.read_lock()?;
-        let Some(sid) = g.index.get(name) else {
-            return Ok(None);
+        let inner: &Inner = &g;
+        // only a lone large read fans out: when others run too, the cores are busy already
+        // and extra threads would just make every one of them wait longer
+        let others = PARALLEL_READS.fetch_add(1, Ordering::Relaxed);
+        let _done = DecrementOnDrop(&PARALLEL_READS);
+        let threads = if others > 0 {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(names.len() / PARALLEL_READ_MIN)
+                .max(1)
         };
-        let Some(rules) = g.rules_for(sid) else {
-            return Ok(None);
+        if threads == 1 {
+            return names
+                .iter()
+                .map(|n| inner.fetch(n, from, until, now))
+                .collect();
+        }
+        let per = names.len().div_ceil(threads);
+        let read = |part: &[String]| {
+            part.iter()
+                .map(|n| inner.fetch(n, from, until, now))
+                .collect::<Result<Vec<_>, _>>()
         };
-        let max_retention = rules
-            .archives
-            .iter()
-            .map(|a| a.retention())
-            .max()
-            .unwrap_or(0);
-        let oldest = now.saturating_sub(max_retention);
-        if from > until || from > now || until < oldest {
-            return Ok(None);
-        }
-        let from = from.max(oldest);
-        let until = until.min(now);
-        let diff = now - from;
-        let level = rules
-            .archives
-            .iter()
-            .position(|a| a.retention() >= diff)
-            .unwrap_or(rules.archives.len() - 1);
-        let step = rules.archives[level].step;
-        let start = slot(from, step).saturating_add(step);
-        let mut end = slot(until, step).saturating_add(step);
-        if start == end {
-            end = end.saturating_add(step);
-        }
-        let values = g.level_range(sid, level, start, end)?;
-        let n = ((end - start) / step) as usize;
-        let values = (0..n)
-            .map(|i| values.get(&start.saturating_add(i as i64 * step)).copied())
-            .collect();
-        Ok(Some(Series {
-            start,
-            end,
-            step,
-            values,
-        }))
+        std::thread::scope(|scope| {
+            let mut parts = names.chunks(per);
+            let mine = parts.next().unwrap_or_default();
+            // a thread the OS refuses is not an error: its part is read here instead
+            let others: Vec<_> = parts
+                .map(|part| {
+                    let h = std::thread::Builder::new()
+                        .name("metrics-read".into())
+                        .spawn_scoped(scope, move || read(part))
+                        .ok();
+                    (part, h)
+                })
+                .collect();
+            let mut out = read(mine)?;
+            for (part, h) in others {
+                out.extend(match h {
+                    Some(h) => h.join().map_err(|_| MetricsError::Poisoned)??,
+                    None => read(part)?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {

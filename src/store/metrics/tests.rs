@@ -751,3 +751,39 @@ fn tag_index_rebuilds_at_open_keeps_deletions_and_a_write_restores() {
         Err(super::MetricsError::Tag(_))
     ));
 }
+
+/// issue 5: a read of many series (split over threads) answers as one read per series does,
+/// across a block and the head, unknown names included.
+#[test]
+fn issue5_read_many_answers_as_single_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), Duration::from_secs(60));
+    let names: Vec<String> = (0..300).map(|i| format!("m.{i}.v")).collect();
+    let batch = |from: i64, to: i64| -> Vec<MetricPoint> {
+        (from..to)
+            .flat_map(|k| {
+                names
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, n)| p(n, T0 + k * 10, (i as i64 * 7 + k) as f64 / 4.0))
+            })
+            .collect()
+    };
+    s.write_at(&batch(0, 30), T0 + 300).unwrap();
+    s.flush().unwrap();
+    s.write_at(&batch(30, 36), T0 + 360).unwrap();
+    let mut asked = names.clone();
+    asked.insert(5, "no.such.series".into());
+    let now = T0 + 400;
+    for (from, until) in [(T0, now), (T0 - 3000, now)] {
+        let many = s.read_many(&asked, from, until, now).unwrap();
+        assert_eq!(many.len(), asked.len());
+        assert!(many[5].is_none());
+        for (n, got) in asked.iter().zip(&many) {
+            assert_eq!(got, &s.read(n, from, until, now).unwrap(), "{n}");
+        }
+        // data from both the block and the head is there
+        let one = many[0].as_ref().unwrap();
+        assert!(one.values.iter().flatten().count() > 1);
+    }
+}

@@ -2,7 +2,7 @@
 //! it (sumSeries/sum, averageSeries/avg, maxSeries, minSeries, diffSeries, multiplySeries):
 //! one value per timestamp across normalized series, named `<func>Series(<paths>)`.
 
-use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, rows, xff};
+use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, xff};
 use crate::query::graphite::eval::Context;
 use crate::query::graphite::series::TimeSeries;
 
@@ -102,17 +102,7 @@ pub fn aggregate(
     };
     let xff_v = x_files_factor.or(ctx.x_files_factor).unwrap_or(0.0);
     let name = format!("{func}Series({})", format_path_expressions(&series));
-    let values: Vec<Option<f64>> = rows(&series)
-        .iter()
-        .map(|row| {
-            let nn = row.iter().filter(|v| v.is_some()).count();
-            if xff(nn, row.len(), xff_v) {
-                agg(row)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let values = aggregate_values(&series, func, agg, xff_v);
     let mut tags = series[0].tags.clone();
     for s in &series[1..] {
         tags.retain(|k, v| s.tags.get(k) == Some(v));
@@ -126,6 +116,63 @@ pub fn aggregate(
 }
 
 type AggFn = fn(&[Option<f64>]) -> Option<f64>;
+
+/// One value per row of `izip_longest(*series)`, as [`super::rows`] would give them to `agg`, but
+/// without building the rows: sums and averages accumulate column by column in the same
+/// order (a thousand-series `sumSeries` is the common dashboard query), anything else reuses
+/// one row buffer.
+fn aggregate_values(series: &[TimeSeries], func: &str, agg: AggFn, xff_v: f64) -> Vec<Option<f64>> {
+    use std::borrow::Cow;
+    let cols: Vec<Cow<'_, [Option<f64>]>> = series
+        .iter()
+        .map(|s| {
+            if s.values_per_point <= 1 {
+                Cow::Borrowed(s.values.as_slice())
+            } else {
+                Cow::Owned(s.points())
+            }
+        })
+        .collect();
+    let len = cols.iter().map(|c| c.len()).max().unwrap_or(0);
+    let total = cols.len();
+    let average = matches!(func, "average" | "avg");
+    if average || matches!(func, "sum" | "total") {
+        // `safe` values summed left to right from -0.0, exactly as `Iterator::sum` does
+        let mut sums = vec![-0.0f64; len];
+        let mut counts = vec![0usize; len];
+        for c in &cols {
+            for ((acc, n), v) in sums.iter_mut().zip(counts.iter_mut()).zip(c.iter()) {
+                if let Some(x) = *v {
+                    *acc += x;
+                    *n += 1;
+                }
+            }
+        }
+        return sums
+            .into_iter()
+            .zip(counts)
+            .map(|(sum, n)| {
+                if n == 0 || !xff(n, total, xff_v) {
+                    return None;
+                }
+                Some(if average { sum / n as f64 } else { sum })
+            })
+            .collect();
+    }
+    let mut row = Vec::with_capacity(total);
+    (0..len)
+        .map(|i| {
+            row.clear();
+            row.extend(cols.iter().map(|c| c.get(i).copied().flatten()));
+            let nn = row.iter().filter(|v| v.is_some()).count();
+            if xff(nn, total, xff_v) {
+                agg(&row)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
 
 fn safe(row: &[Option<f64>]) -> Vec<f64> {
     row.iter().flatten().copied().collect()
