@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::day::MAX_LISTED;
-use crate::normalize::Normalizer;
 use crate::model::LogRecord;
 use crate::model::time::{civil_from_days, format_day, parse_day};
+use crate::normalize::Normalizer;
 
 /// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): on
 /// format-2 lines the size gain beyond it is small and the speed loss is not.

@@ -8,11 +8,11 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::model::time::{NS_PER_DAY, NS_PER_SEC, days_from_civil, days_in_month, format_rfc3339};
-use crate::normalize::Normalizer;
 use crate::model::{
     FACILITY_NAMES, LogRecord, RawMessage, SEVERITY_NAMES, Transport, facility_from_str,
     severity_from_str,
 };
+use crate::normalize::Normalizer;
 
 /// The JSON object of one line (see `docs/format/archive.md`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -633,7 +633,11 @@ mod tests {
             1_795_536_001_000_000_000,
         );
         assert_eq!(r.severity, Some(4));
-        assert!(r.fields.iter().any(|(k, v)| k == "user" && v == "webmaster"));
+        assert!(
+            r.fields
+                .iter()
+                .any(|(k, v)| k == "user" && v == "webmaster")
+        );
         let ctx = Context {
             recv_unit_ns: 1_000_000_000,
             ..CTX
@@ -642,11 +646,18 @@ mod tests {
         encode_with(&r, ctx, Some(shipped()), &mut out);
         out.pop();
         let text = std::str::from_utf8(&out).unwrap();
-        assert!(!text.contains(r#""x":"#) && !text.contains(r#""s":"#), "{text}");
+        assert!(
+            !text.contains(r#""x":"#) && !text.contains(r#""s":"#),
+            "{text}"
+        );
         assert_eq!(decode_with(&out, ctx, Some(shipped())).unwrap(), r);
         // without the rules the same record keeps them
         let line = line_of(&r, ctx);
-        assert!(std::str::from_utf8(&line).unwrap().contains(r#""s":4,"x":"#));
+        assert!(
+            std::str::from_utf8(&line)
+                .unwrap()
+                .contains(r#""s":4,"x":"#)
+        );
         // fields an older rule set gave, or an edited severity, stay explicit
         let mut old = r.clone();
         old.fields.retain(|(k, _)| k != "event");
@@ -669,8 +680,7 @@ mod tests {
             (word, ip, 1u16..65535).prop_map(|(u, ip, port)| format!(
                 "sshd[2]: Accepted publickey for {u} from {ip} port {port} ssh2"
             )),
-            (word, "[ -~]{0,20}")
-                .prop_map(|(u, c)| format!("CRON[9]: ({u}) CMD ({c})")),
+            (word, "[ -~]{0,20}").prop_map(|(u, c)| format!("CRON[9]: ({u}) CMD ({c})")),
             "[ -~]{0,30}".prop_map(|m| format!("sshd[2]: {m}")),
             "[ -~]{0,30}".prop_map(|m| format!("myapp: {m}")),
         ]

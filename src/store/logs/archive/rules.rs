@@ -89,10 +89,14 @@ pub fn load(archive_dir: &Path, id: &str) -> Result<Arc<Normalizer>, SnapshotErr
     {
         return Err(SnapshotError::BadId(id.to_string()));
     }
-    if let Some(n) = cache.lock().ok().and_then(|c| c.get(id).cloned()) {
+    let path = path_of(archive_dir, id);
+    // compiled once; the file must still be there (a copy of the archive without its
+    // snapshots must fail here as it would in a fresh process)
+    if let Some(n) = cache.lock().ok().and_then(|c| c.get(id).cloned())
+        && path.is_file()
+    {
         return Ok(n);
     }
-    let path = path_of(archive_dir, id);
     let bytes = std::fs::read(&path).map_err(|source| SnapshotError::Io {
         path: path.clone(),
         source,
@@ -100,11 +104,10 @@ pub fn load(archive_dir: &Path, id: &str) -> Result<Arc<Normalizer>, SnapshotErr
     if format!("{:016x}", xxh64(&bytes)) != id {
         return Err(SnapshotError::Checksum(path));
     }
-    let sources: Sources =
-        serde_json::from_slice(&bytes).map_err(|e| SnapshotError::Invalid {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+    let sources: Sources = serde_json::from_slice(&bytes).map_err(|e| SnapshotError::Invalid {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     // rules that failed to compile at sealing time fail the same way now and were not applied
     // then either: the errors are expected
     let (n, _) = Normalizer::build(sources);
@@ -134,12 +137,7 @@ pub fn xxh64(data: &[u8]) -> u64 {
     let merge = |acc: u64, v: u64| (acc ^ round(0, v)).wrapping_mul(P1).wrapping_add(P4);
     let mut rest = data;
     let mut h = if data.len() >= 32 {
-        let mut v = [
-            P1.wrapping_add(P2),
-            P2,
-            0,
-            0u64.wrapping_sub(P1),
-        ];
+        let mut v = [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)];
         while rest.len() >= 32 {
             for (i, acc) in v.iter_mut().enumerate() {
                 *acc = round(*acc, u64_at(&rest[i * 8..]));
