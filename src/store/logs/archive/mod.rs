@@ -35,8 +35,9 @@ use crate::model::time::{civil_from_days, format_day, parse_day};
 use crate::normalize::Normalizer;
 
 /// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): on
-/// format-2 lines the size gain beyond it is small and the speed loss is not.
-pub const DEFAULT_LEVEL: i32 = 9;
+/// format-3 lines level 8 (zstd's first `lazy2` level) is as small as 9 and faster, levels 6
+/// and 7 save little time (encoding, not compression, dominates) for 7 % more bytes.
+pub const DEFAULT_LEVEL: i32 = 8;
 /// A frame holds at most this many records ...
 pub const FRAME_MAX_RECORDS: usize = 100_000;
 /// ... or about this many bytes of original lines, whichever comes first: bounds the memory of
