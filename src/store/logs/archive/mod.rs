@@ -391,12 +391,23 @@ impl YearArchive {
             day,
             recv_unit_ns: o.recv_unit_ns.max(1),
         };
-        // the snapshot is durable before any frame names it
+        // the snapshot is durable before any frame names it; lines are encoded with the rules
+        // compiled from it, exactly what a reader gets (and not with the live normalizer,
+        // whose hit counters report ingestion)
         let rules = match &self.rules {
             Some(n) => {
                 let snap = rules::Snapshot::of(n);
                 let dir = self.zst.parent().unwrap_or(Path::new("."));
-                snap.persist(dir)?.then_some((snap.id, n.clone()))
+                if snap.persist(dir)? {
+                    let n = rules::load(dir, &snap.id).map_err(|err| ArchiveError::Corrupt {
+                        path: rules::path_of(dir, &snap.id),
+                        offset: 0,
+                        reason: err.to_string(),
+                    })?;
+                    Some((snap.id, n))
+                } else {
+                    None
+                }
             }
             None => None,
         };

@@ -618,8 +618,12 @@ fn sealing_with_rules_snapshots_them_and_re_derives_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let (day, records) = fixture_days_v2().pop().unwrap();
     let store = write(tmp.path(), records.clone());
-    store.set_archive_rules(Arc::new(crate::normalize::SharedNormalizer::load(None)));
+    let live = Arc::new(crate::normalize::SharedNormalizer::load(None));
+    store.set_archive_rules(live.clone());
+    let stats = live.get().stats();
     seal::seal_day_with(&store, day, 3, None).unwrap();
+    // the seal runs the snapshot's rules, not the live ones: ingestion's counters stay put
+    assert_eq!(live.get().stats(), stats);
     let dir = store.archive_dir();
     let a = YearArchive::open(&dir, 2026).unwrap();
     let e = &a.entries()[0];
