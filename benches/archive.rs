@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use telltale::model::time::{NS_PER_DAY, day_of_ns, days_from_civil};
@@ -222,13 +223,19 @@ fn zstd_cli(args: &[&str], file: &Path) -> u64 {
 
 /// Seals `recs` as one day into a fresh year file three times; returns (archive bytes,
 /// median CPU ns of the sealing thread).
-fn seal(recs: &[LogRecord], level: i32, o: WriteOptions) -> (u64, f64) {
+fn seal(
+    recs: &[LogRecord],
+    level: i32,
+    o: WriteOptions,
+    rules: Option<&Arc<Normalizer>>,
+) -> (u64, f64) {
     let mut times = Vec::new();
     let mut bytes = 0;
     for _ in 0..3 {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut a = YearArchive::open(tmp.path(), 2026).expect("open");
         a.options = o;
+        a.rules = rules.cloned();
         let origin = Instant::now();
         let t = cpu_ns(origin);
         let e = a
@@ -283,15 +290,24 @@ fn size(lines: usize, grid: bool) {
         "format1 level=9 bytes={v1} vs_zstd19_long27={:.3}",
         v1 as f64 / z19l as f64
     );
-    let mut configs = vec![(
-        telltale::store::logs::archive::DEFAULT_LEVEL,
-        WriteOptions::default(),
-    )];
+    // format 3 (the rules' fields left out) at the shipped level and its neighbours, and
+    // format 2 (no rule snapshot) at the shipped level
+    let rules = Arc::new(norm);
+    let shipped = telltale::store::logs::archive::DEFAULT_LEVEL;
+    let mut levels = vec![shipped];
     if std::env::var_os("ARCHIVE_BENCH_LEVELS").is_some() {
-        for level in [3, 6] {
-            configs.push((level, WriteOptions::default()));
-        }
+        levels = vec![5, 6, 7, 8, 9];
     }
+    for level in levels {
+        let (bytes, cpu) = seal(&recs, level, WriteOptions::default(), Some(&rules));
+        println!(
+            "format3 level={level} bytes={bytes} vs_zstd19_long27={:.3} vs_zstd19={:.3} seal_mb_per_s_per_core={:.1}",
+            bytes as f64 / z19l as f64,
+            bytes as f64 / z19 as f64,
+            raw_bytes as f64 / 1e6 / (cpu / 1e9),
+        );
+    }
+    let mut configs = vec![(shipped, WriteOptions::default())];
     if grid {
         for level in [3, 6, 9, 12, 19] {
             for (wl, long) in [(24, false), (27, true)] {
@@ -320,7 +336,7 @@ fn size(lines: usize, grid: bool) {
         }
     }
     for (level, o) in configs {
-        let (bytes, cpu) = seal(&recs, level, o);
+        let (bytes, cpu) = seal(&recs, level, o, None);
         println!(
             "format2 level={level} window_log={} long={} frame_max_bytes={} recv_unit_ns={} bytes={bytes} vs_zstd19_long27={:.3} vs_zstd19={:.3} seal_mb_per_s_per_core={:.1}",
             o.window_log,
@@ -342,6 +358,7 @@ fn search_bench(lines: usize) {
     let dir = tmp.path().join("archive");
     let mut replay = Replay::new(lines, true);
     let mut a = YearArchive::open(&dir, 2026).expect("open");
+    a.rules = Some(Arc::new(normalizer()));
     let (mut raw_bytes, mut bytes, mut cpu) = (0u64, 0u64, 0f64);
     loop {
         let msgs = replay.chunk(500_000);
@@ -398,6 +415,51 @@ fn search_bench(lines: usize) {
     }
 }
 
+/// `parts`: where sealing time goes: encoding lines (format 2 and 3) and compressing them at
+/// each level, CPU ns of this thread, median of 3.
+fn parts(lines: usize) {
+    let norm = normalizer();
+    let recs = records(&Replay::new(lines, false).chunk(lines), &norm);
+    let raw_bytes: u64 = recs.iter().map(|r| r.raw.len() as u64 + 1).sum();
+    let ctx = record::Context {
+        day: day_of_ns(recs[0].timestamp_ns),
+        recv_unit_ns: 1_000_000_000,
+    };
+    let mb = |ns: f64| raw_bytes as f64 / 1e6 / (ns / 1e9);
+    let mut out = Vec::new();
+    for (name, rules) in [("format2", None), ("format3", Some(&norm))] {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            out.clear();
+            let origin = Instant::now();
+            let t = cpu_ns(origin);
+            for r in &recs {
+                record::encode_with(r, ctx, rules, &mut out);
+            }
+            times.push((cpu_ns(origin) - t) as f64);
+        }
+        println!(
+            "encode {name} lines_bytes={} mb_per_s_per_core={:.1}",
+            out.len(),
+            mb(median(times))
+        );
+    }
+    for level in [5, 6, 7, 8, 9] {
+        let mut times = Vec::new();
+        let mut len = 0;
+        for _ in 0..3 {
+            let origin = Instant::now();
+            let t = cpu_ns(origin);
+            len = zstd::bulk::compress(&out, level).expect("zstd").len();
+            times.push((cpu_ns(origin) - t) as f64);
+        }
+        println!(
+            "compress format3 level={level} bytes={len} mb_per_s_per_core={:.1}",
+            mb(median(times))
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -409,6 +471,7 @@ fn main() {
         "size" => size(n(6000), false),
         "grid" => size(n(6000), true),
         "search" => search_bench(n(5_000_000)),
+        "parts" => parts(n(6000)),
         other => eprintln!("unknown mode {other}: size | grid | search"),
     }
 }

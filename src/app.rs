@@ -45,6 +45,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .await?
         .context("cannot open the log store")?;
     let store = Arc::new(store);
+    let normalizer = Arc::new(crate::normalize::SharedNormalizer::load(
+        cfg.logs.parsers_dir.as_deref(),
+    ));
+    store.set_archive_rules(normalizer.clone());
 
     // stage channels: bounded, so a slow disk pushes back to the TCP sockets
     let (raw_tx, raw_rx) = mpsc::channel(cfg.logs.channel_batches);
@@ -73,9 +77,6 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .name("log-writer".into())
             .spawn(move || writer::run(store, rec_rx, wcfg, counters))?
     };
-    let normalizer = Arc::new(crate::normalize::SharedNormalizer::load(
-        cfg.logs.parsers_dir.as_deref(),
-    ));
     // Monit's event records are normalized already: they join the writer's channel directly
     let monit_rec_tx = rec_tx.clone();
     let normalize_thread = {

@@ -133,6 +133,10 @@ enum ArchiveCommand {
         /// Retention policy file
         #[arg(long, default_value = "retention/logs.toml")]
         retention: PathBuf,
+        /// Rule directory the server uses (default ./parsers if present): sealed frames omit
+        /// the fields these rules re-derive
+        #[arg(long)]
+        parsers: Option<PathBuf>,
     },
     /// List archived days
     List,
@@ -306,7 +310,9 @@ fn archive(data_dir: &std::path::Path, quiet: bool, command: ArchiveCommand) -> 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = match command {
-        ArchiveCommand::Seal { retention } => a::seal(data_dir, &retention, quiet, &mut out),
+        ArchiveCommand::Seal { retention, parsers } => {
+            a::seal(data_dir, &retention, parsers.as_deref(), quiet, &mut out)
+        }
         ArchiveCommand::List => a::list(data_dir, &mut out),
         ArchiveCommand::Verify { year } => a::verify(data_dir, year, quiet, &mut out),
         ArchiveCommand::Search {

@@ -22,11 +22,15 @@ use crate::store::logs::archive::{YearArchive, seal, year_of_day, years};
 pub fn seal(
     data_dir: &Path,
     retention: &Path,
+    parsers: Option<&Path>,
     quiet: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let policy = LogRetention::load(retention)?;
     let store = LogStore::open(data_dir)?;
+    store.set_archive_rules(std::sync::Arc::new(
+        crate::normalize::SharedNormalizer::load(parsers),
+    ));
     let mut bar = Reporter::stderr("seal", "days", quiet);
     let reports = seal::apply_with(&store, now_ns(), &policy, &mut |p| bar.update(p))?;
     bar.finish();
@@ -331,7 +335,7 @@ mod tests {
             String::from_utf8(out).unwrap()
         };
         let missing = tmp.path().join("no-such-retention.toml");
-        let s = text(&|o| seal(tmp.path(), &missing, true, o).unwrap());
+        let s = text(&|o| seal(tmp.path(), &missing, None, true, o).unwrap());
         assert!(
             s.contains(&format!("{}: 5 records, 1 frames", format_day(day))),
             "{s}"

@@ -21,6 +21,8 @@ use crate::model::LogRecord;
 #[derive(Debug, Default)]
 pub struct Normalizer {
     rules: rules::RuleSet,
+    /// What `rules` was built from: the archive keeps a copy to re-derive fields on read.
+    sources: rules::Sources,
 }
 
 impl Normalizer {
@@ -44,8 +46,21 @@ impl Normalizer {
 
     /// Like [`Normalizer::load`] with exactly `dir` and no logging; returns the load errors.
     pub fn with_errors(dir: Option<&Path>) -> (Normalizer, Vec<rules::LoadError>) {
-        let (rules, errors) = rules::load(dir);
-        (Normalizer { rules }, errors)
+        let (sources, mut errors) = rules::load_sources(dir);
+        let (n, mut errs) = Normalizer::build(sources);
+        errors.append(&mut errs);
+        (n, errors)
+    }
+
+    /// Compiles `sources`; returns the errors of the rules that did not compile.
+    pub fn build(sources: rules::Sources) -> (Normalizer, Vec<rules::LoadError>) {
+        let (rules, errors) = sources.build();
+        (Normalizer { rules, sources }, errors)
+    }
+
+    /// The texts the rules were built from.
+    pub fn sources(&self) -> &rules::Sources {
+        &self.sources
     }
 
     /// Extracts fields from the record's message by its app; appends them to `fields` and

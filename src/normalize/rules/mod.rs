@@ -44,10 +44,44 @@ pub const SHIPPED: &[(&str, &str)] = shipped![
     "ftpd.toml",
 ];
 
+/// The texts a rule set is built from: the pattern library and the rule files `(name, text)`
+/// in name order. Building is deterministic, so the same sources give the same rules (the
+/// archive keeps a copy of them to re-derive fields on read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sources {
+    pub library: String,
+    pub files: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// Compiles the rules; errors name file and line, and the rules that compile are kept.
+    pub fn build(&self) -> (RuleSet, Vec<LoadError>) {
+        match engine::parse_library(LIBRARY_FILE, &self.library) {
+            Ok(library) => RuleSet::build(&self.files, &library),
+            Err(e) => {
+                let library =
+                    engine::parse_library(LIBRARY_FILE, SHIPPED_LIBRARY).unwrap_or_default();
+                let (set, mut errors) = RuleSet::build(&self.files, &library);
+                errors.insert(0, e);
+                (set, errors)
+            }
+        }
+    }
+}
+
 /// Builds the rule set from the shipped files overlaid by `dir` (when given and present): a
 /// file in `dir` replaces the shipped file of the same name, so an operator can edit a copy,
 /// and new files add rules. Errors never stop loading; they are returned for the caller to log.
 pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<LoadError>) {
+    let (sources, mut errors) = load_sources(dir);
+    let (set, mut errs) = sources.build();
+    errors.append(&mut errs);
+    (set, errors)
+}
+
+/// The sources [`load`] builds from (a library that does not parse is replaced by the shipped
+/// one here, so the sources build exactly the rules in use).
+pub fn load_sources(dir: Option<&Path>) -> (Sources, Vec<LoadError>) {
     let mut errors = Vec::new();
     let mut files: BTreeMap<String, String> = SHIPPED
         .iter()
@@ -78,17 +112,15 @@ pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<LoadError>) {
             }
         }
     }
-    let library = match engine::parse_library(LIBRARY_FILE, &library_text) {
-        Ok(l) => l,
-        Err(e) => {
-            errors.push(e);
-            engine::parse_library(LIBRARY_FILE, SHIPPED_LIBRARY).unwrap_or_default()
-        }
+    if let Err(e) = engine::parse_library(LIBRARY_FILE, &library_text) {
+        errors.push(e);
+        library_text = SHIPPED_LIBRARY.to_string();
+    }
+    let sources = Sources {
+        library: library_text,
+        files: files.into_iter().collect(),
     };
-    let files: Vec<(String, String)> = files.into_iter().collect();
-    let (set, mut errs) = RuleSet::build(&files, &library);
-    errors.append(&mut errs);
-    (set, errors)
+    (sources, errors)
 }
 
 #[cfg(test)]

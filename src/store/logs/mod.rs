@@ -90,6 +90,9 @@ pub struct LogStore {
     schema: Schema,
     fields: LogFields,
     partitions: RwLock<BTreeMap<i64, Arc<Partition>>>,
+    /// The normalizer whose rules sealing snapshots (format-3 archive frames); unset, days
+    /// are sealed in format 2.
+    archive_rules: std::sync::OnceLock<Arc<crate::normalize::SharedNormalizer>>,
 }
 
 /// What a search returns: the total match count and the newest `limit` hits.
@@ -100,6 +103,17 @@ pub struct SearchResult {
 }
 
 impl LogStore {
+    /// Seals with the rules of `n` from now on (the ones in force at each seal, after reloads).
+    /// Set once; later calls are ignored.
+    pub fn set_archive_rules(&self, n: Arc<crate::normalize::SharedNormalizer>) {
+        let _ = self.archive_rules.set(n);
+    }
+
+    /// The rules a seal now snapshots, if any were set.
+    pub fn archive_rules(&self) -> Option<Arc<crate::normalize::Normalizer>> {
+        self.archive_rules.get().map(|n| n.get())
+    }
+
     /// Opens (creating if needed) `<data_dir>/logs` and every day partition in it.
     pub fn open(data_dir: &Path) -> Result<LogStore, StoreError> {
         let root = data_dir.join("logs");
@@ -110,6 +124,7 @@ impl LogStore {
             schema,
             fields,
             partitions: RwLock::new(BTreeMap::new()),
+            archive_rules: std::sync::OnceLock::new(),
         };
         let entries = std::fs::read_dir(&store.root).map_err(|e| StoreError::io(&store.root, e))?;
         let mut days = Vec::new();

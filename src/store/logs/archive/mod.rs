@@ -16,6 +16,7 @@
 pub mod progress;
 pub mod record;
 pub mod retention;
+pub mod rules;
 pub mod seal;
 pub mod search;
 
@@ -26,13 +27,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::day::MAX_LISTED;
 use crate::model::LogRecord;
 use crate::model::time::{civil_from_days, format_day, parse_day};
+use crate::normalize::Normalizer;
 
 /// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): on
-/// format-2 lines the size gain beyond it is small and the speed loss is not.
-pub const DEFAULT_LEVEL: i32 = 9;
+/// format-3 lines level 8 (zstd's first `lazy2` level) is as small as 9 and faster, levels 6
+/// and 7 save little time (encoding, not compression, dominates) for 7 % more bytes.
+pub const DEFAULT_LEVEL: i32 = 8;
 /// A frame holds at most this many records ...
 pub const FRAME_MAX_RECORDS: usize = 100_000;
 /// ... or about this many bytes of original lines, whichever comes first: bounds the memory of
@@ -43,8 +48,10 @@ pub const FRAME_MAX_BYTES: usize = 16 << 20;
 /// `zstd -dc` needs no `--memory`).
 const WINDOW_LOG_MAX: u32 = 27;
 /// The archive format frames are written in (1: full JSON records in time order; 2: the
-/// original line plus what re-parsing it cannot give, grouped by app and host).
-pub const FORMAT: u32 = 2;
+/// original line plus what re-parsing it cannot give, grouped by app and host; 3: format 2
+/// lines that also omit what re-applying the frame's rule snapshot gives). Without rules to
+/// snapshot, frames are written in format 2.
+pub const FORMAT: u32 = 3;
 /// Unit of the receive-time delta of format-2 lines: whole seconds. The event time stays
 /// exact; the receive time (telltale's own clock, kept to spot sender clock skew) is kept to
 /// the second, because its sub-second digits are random and cost more than the rest of a
@@ -149,6 +156,9 @@ pub struct FrameEntry {
     /// Unit of the receive-time delta of format-2 lines, in ns (0 in format 1).
     #[serde(default)]
     pub recv_unit_ns: i64,
+    /// Format 3: id of the rule snapshot (`rules/<id>.json`) the frame was sealed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
 }
 
 fn format_1() -> u32 {
@@ -247,6 +257,8 @@ pub struct YearArchive {
     pub recovery: Recovery,
     /// How [`YearArchive::append_day`] writes frames.
     pub options: WriteOptions,
+    /// The normalizer rules in force: new frames omit what re-applying them gives (format 3).
+    pub rules: Option<Arc<Normalizer>>,
 }
 
 impl YearArchive {
@@ -336,6 +348,7 @@ impl YearArchive {
             end,
             recovery,
             options: WriteOptions::default(),
+            rules: None,
         })
     }
 
@@ -378,6 +391,26 @@ impl YearArchive {
             day,
             recv_unit_ns: o.recv_unit_ns.max(1),
         };
+        // the snapshot is durable before any frame names it; lines are encoded with the rules
+        // compiled from it, exactly what a reader gets (and not with the live normalizer,
+        // whose hit counters report ingestion)
+        let rules = match &self.rules {
+            Some(n) => {
+                let snap = rules::Snapshot::of(n);
+                let dir = self.zst.parent().unwrap_or(Path::new("."));
+                if snap.persist(dir)? {
+                    let n = rules::load(dir, &snap.id).map_err(|err| ArchiveError::Corrupt {
+                        path: rules::path_of(dir, &snap.id),
+                        offset: 0,
+                        reason: err.to_string(),
+                    })?;
+                    Some((snap.id, n))
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
         let mut frames: Vec<(Vec<u8>, FrameEntry)> = Vec::new();
         let mut start = 0;
         let mut raw = Vec::new();
@@ -407,7 +440,7 @@ impl YearArchive {
             });
             raw.clear();
             for &i in &order {
-                record::encode_v2(&chunk[i], ctx, &mut raw);
+                record::encode_with(&chunk[i], ctx, rules.as_ref().map(|r| &*r.1), &mut raw);
             }
             let compressed = compress(&raw, level, o).map_err(io(&self.zst))?;
             let mut hosts = BTreeSet::new();
@@ -435,8 +468,9 @@ impl YearArchive {
                 hosts: hosts.into_iter().collect(),
                 apps: apps.into_iter().collect(),
                 overflow,
-                format: FORMAT,
+                format: if rules.is_some() { FORMAT } else { 2 },
                 recv_unit_ns: ctx.recv_unit_ns,
+                rules: rules.as_ref().map(|r| r.0.clone()),
             };
             frames.push((compressed, entry));
             start = end;
@@ -511,13 +545,14 @@ impl YearArchive {
 
     /// Decodes one frame into records in time order, checking the count against the index.
     pub fn read_frame(&self, e: &FrameEntry) -> Result<Vec<LogRecord>, ArchiveError> {
+        let rules = self.frame_rules(e)?;
         let raw = self.read_raw(e)?;
         let mut out = Vec::new();
         let ctx = e.context();
         for line in raw.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
             let r = match ctx {
                 None => record::decode(line),
-                Some(ctx) => record::decode_v2(line, ctx),
+                Some(ctx) => record::decode_with(line, ctx, rules.as_deref()),
             };
             out.push(r.map_err(|err| self.corrupt(e, err.to_string()))?);
         }
@@ -527,6 +562,23 @@ impl YearArchive {
         // format 2 groups lines by app and host; callers get them back in time order
         out.sort_by_key(|r| r.timestamp_ns);
         Ok(out)
+    }
+
+    /// The rules a frame's lines are completed with: its snapshot's for format 3, none before.
+    pub fn frame_rules(&self, e: &FrameEntry) -> Result<Option<Arc<Normalizer>>, ArchiveError> {
+        if e.format > FORMAT {
+            return Err(self.corrupt(e, format!("unknown format {}", e.format)));
+        }
+        if e.format < 3 {
+            return Ok(None);
+        }
+        let Some(id) = &e.rules else {
+            return Err(self.corrupt(e, "format 3 frame names no rule snapshot".into()));
+        };
+        let dir = self.zst.parent().unwrap_or(Path::new("."));
+        rules::load(dir, id)
+            .map(Some)
+            .map_err(|err| self.corrupt(e, err.to_string()))
     }
 
     /// Reads back every frame (crc, decompression, line count): what `archive verify` runs.

@@ -12,6 +12,7 @@ use crate::model::{
     FACILITY_NAMES, LogRecord, RawMessage, SEVERITY_NAMES, Transport, facility_from_str,
     severity_from_str,
 };
+use crate::normalize::Normalizer;
 
 /// The JSON object of one line (see `docs/format/archive.md`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -223,7 +224,14 @@ where
 /// time as a delta in `ctx.recv_unit_ns` units (rounded down), and each record member that
 /// re-parsing the line in `ctx` does not reproduce.
 pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
-    let p = ctx.reparse(r.raw.clone());
+    encode_with(r, ctx, None, out);
+}
+
+/// [`encode_v2`] for a format-3 frame sealed with `rules`: `x` and `s` are also omitted when
+/// applying `rules` to the re-parsed line (with the record's app and message) gives the
+/// record's fields and severity.
+pub fn encode_with(r: &LogRecord, ctx: Context, rules: Option<&Normalizer>, out: &mut Vec<u8>) {
+    let mut p = ctx.reparse(r.raw.clone());
     let differs = |a: &str, b: &str| (a != b).then_some(());
     let (text, b) = match std::str::from_utf8(&r.raw) {
         Ok(s) => (Some(s), None),
@@ -233,7 +241,7 @@ pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
         ),
     };
     let unit = ctx.recv_unit_ns.max(1);
-    let line = SlimOut {
+    let mut line = SlimOut {
         r: text,
         b,
         t: (p.timestamp_ns != r.timestamp_ns).then(|| {
@@ -250,8 +258,17 @@ pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
         f: (p.facility != r.facility).then_some(r.facility),
         i: differs(&p.msgid, &r.msgid).map(|()| r.msgid.as_str()),
         m: differs(&p.message, &r.message).map(|()| r.message.as_str()),
-        x: (p.fields != r.fields).then_some(r.fields.as_slice()),
+        x: None,
     };
+    if let Some(n) = rules {
+        // what the decoder will apply the rules to: the parse with the line's own app and
+        // message members
+        p.app.clone_from(&r.app);
+        p.message.clone_from(&r.message);
+        n.apply(&mut p);
+        line.s = (p.severity != r.severity).then_some(r.severity);
+    }
+    line.x = (p.fields != r.fields).then_some(r.fields.as_slice());
     if serde_json::to_writer(&mut *out, &line).is_ok() {
         out.push(b'\n');
     }
@@ -259,6 +276,15 @@ pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
 
 /// Parses one format-2 line (without its `\n`) back into a record.
 pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
+    decode_with(line, ctx, None)
+}
+
+/// Parses one line of a frame sealed with `rules` (format 3) or without (format 2, `None`).
+pub fn decode_with(
+    line: &[u8],
+    ctx: Context,
+    rules: Option<&Normalizer>,
+) -> Result<LogRecord, LineError> {
     // serde would also take the members as an array
     if line.first() != Some(&b'{') {
         return Err(LineError::NotObject);
@@ -287,11 +313,16 @@ pub fn decode_v2(line: &[u8], ctx: Context) -> Result<LogRecord, LineError> {
     set(&mut rec.pid, l.p);
     set(&mut rec.msgid, l.i);
     set(&mut rec.message, l.m);
-    if let Some(s) = l.s {
-        rec.severity = s;
-    }
     if let Some(f) = l.f {
         rec.facility = f;
+    }
+    if let Some(n) = rules
+        && (l.x.is_none() || l.s.is_none())
+    {
+        n.apply(&mut rec);
+    }
+    if let Some(s) = l.s {
+        rec.severity = s;
     }
     if let Some(x) = l.x {
         rec.fields = x;
@@ -574,6 +605,120 @@ mod tests {
         #[test]
         fn any_bytes_decode_or_fail_without_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode_v2(&b, CTX);
+        }
+    }
+
+    fn shipped() -> &'static Normalizer {
+        static N: std::sync::OnceLock<Normalizer> = std::sync::OnceLock::new();
+        N.get_or_init(|| Normalizer::with_errors(None).0)
+    }
+
+    /// A line as telltale ingests it: parsed, then normalized by the shipped rules.
+    fn ingested(raw: &str, received_ns: i64) -> LogRecord {
+        let mut r = crate::ingest::syslog::parse(&RawMessage {
+            received_ns,
+            peer: None,
+            transport: Transport::Udp,
+            bytes: raw.as_bytes().to_vec(),
+            truncated: false,
+        });
+        shipped().apply(&mut r);
+        r
+    }
+
+    #[test]
+    fn with_the_rules_the_extracted_fields_and_severity_are_left_out() {
+        let r = ingested(
+            "<38>Nov 24 16:00:01 gw01 sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2",
+            1_795_536_001_000_000_000,
+        );
+        assert_eq!(r.severity, Some(4));
+        assert!(
+            r.fields
+                .iter()
+                .any(|(k, v)| k == "user" && v == "webmaster")
+        );
+        let ctx = Context {
+            recv_unit_ns: 1_000_000_000,
+            ..CTX
+        };
+        let mut out = Vec::new();
+        encode_with(&r, ctx, Some(shipped()), &mut out);
+        out.pop();
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(
+            !text.contains(r#""x":"#) && !text.contains(r#""s":"#),
+            "{text}"
+        );
+        assert_eq!(decode_with(&out, ctx, Some(shipped())).unwrap(), r);
+        // without the rules the same record keeps them
+        let line = line_of(&r, ctx);
+        assert!(
+            std::str::from_utf8(&line)
+                .unwrap()
+                .contains(r#""s":4,"x":"#)
+        );
+        // fields an older rule set gave, or an edited severity, stay explicit
+        let mut old = r.clone();
+        old.fields.retain(|(k, _)| k != "event");
+        old.severity = Some(3);
+        out.clear();
+        encode_with(&old, ctx, Some(shipped()), &mut out);
+        out.pop();
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(r#""s":3,"x":"#), "{text}");
+        assert_eq!(decode_with(&out, ctx, Some(shipped())).unwrap(), old);
+    }
+
+    fn rule_line() -> impl Strategy<Value = String> {
+        let word = "[a-z][a-z0-9]{0,7}";
+        let ip = (0u8..=255, 0u8..=255).prop_map(|(a, b)| format!("10.{a}.{b}.7"));
+        prop_oneof![
+            (word, ip.clone(), 1u16..65535).prop_map(|(u, ip, port)| format!(
+                "sshd[2]: Failed password for invalid user {u} from {ip} port {port} ssh2"
+            )),
+            (word, ip, 1u16..65535).prop_map(|(u, ip, port)| format!(
+                "sshd[2]: Accepted publickey for {u} from {ip} port {port} ssh2"
+            )),
+            (word, "[ -~]{0,20}").prop_map(|(u, c)| format!("CRON[9]: ({u}) CMD ({c})")),
+            "[ -~]{0,30}".prop_map(|m| format!("sshd[2]: {m}")),
+            "[ -~]{0,30}".prop_map(|m| format!("myapp: {m}")),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn format_3_lines_round_trip_with_the_rules(
+            pri in 0u8..192,
+            secs in 0u32..86_400,
+            line in rule_line(),
+            delay in 0i64..5_000_000_000,
+            edit in 0u8..6,
+        ) {
+            let raw = format!(
+                "<{pri}>Nov 24 {:02}:{:02}:{:02} gw01 {line}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            );
+            let mut r = ingested(&raw, (CTX.day + 1) * NS_PER_DAY);
+            r.received_ns = r.timestamp_ns + delay;
+            match edit {
+                // fields from another rule set, an edited severity, an edited message or app
+                0 => r.fields.push(("extra".into(), "1".into())),
+                1 => r.severity = r.severity.map(|s| (s + 1) % 8),
+                2 => r.message.push('!'),
+                3 => r.app = "sshd".into(),
+                _ => {}
+            }
+            let ctx = Context { recv_unit_ns: 1_000_000_000, ..CTX };
+            let mut out = Vec::new();
+            encode_with(&r, ctx, Some(shipped()), &mut out);
+            prop_assert_eq!(out.pop(), Some(b'\n'));
+            let back = decode_with(&out, ctx, Some(shipped())).unwrap();
+            let mut want = r.clone();
+            want.received_ns = r.timestamp_ns + delay / 1_000_000_000 * 1_000_000_000;
+            prop_assert_eq!(back, want);
         }
     }
 

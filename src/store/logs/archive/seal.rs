@@ -169,6 +169,7 @@ pub fn seal_day_with_due(
     }
     let resumed = already;
     records.sort_by_key(|r| r.timestamp_ns);
+    archive.rules = store.archive_rules();
     let written = archive.append_day(day, &records, level, fault)?;
     // read back what is on disk through a fresh open, not what we hold in memory
     let check = YearArchive::open(&dir, archive.year)?;

@@ -167,6 +167,7 @@ impl Scan {
         e: &FrameEntry,
         m: &mut Matcher,
     ) -> Result<(u64, Vec<LogRecord>), ArchiveError> {
+        let rules = a.frame_rules(e)?;
         let raw = a.read_raw(e)?;
         let inside = e.min_ts_ns >= self.from_ns && e.max_ts_ns <= self.until_ns;
         let ctx = e.context();
@@ -190,7 +191,7 @@ impl Scan {
             }
             let r = match ctx {
                 None => record::decode(line),
-                Some(ctx) => record::decode_v2(line, ctx),
+                Some(ctx) => record::decode_with(line, ctx, rules.as_deref()),
             }
             .map_err(|err| ArchiveError::Corrupt {
                 path: a.zst_path().to_path_buf(),

@@ -459,8 +459,14 @@ fn fixture_days() -> Vec<(i64, Vec<LogRecord>)> {
 /// normalized with the shipped rules): these re-derive from their line, so the archive keeps
 /// little more than the line itself.
 fn fixture_days_v2() -> Vec<(i64, Vec<LogRecord>)> {
+    fixture_days_normalized(&crate::normalize::Normalizer::with_errors(None).0)
+}
+
+/// [`fixture_days_v2`] with the third day normalized by `normalizer`.
+fn fixture_days_normalized(
+    normalizer: &crate::normalize::Normalizer,
+) -> Vec<(i64, Vec<LogRecord>)> {
     let mut days = fixture_days();
-    let normalizer = crate::normalize::Normalizer::with_errors(None).0;
     let received = T0 + 2 * NS_PER_DAY + 3_600_123_456_000;
     let lines: [&[u8]; 5] = [
         b"<38>Nov 26 17:00:00 gw01 sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2",
@@ -480,7 +486,7 @@ fn fixture_days_v2() -> Vec<(i64, Vec<LogRecord>)> {
                 bytes: l.to_vec(),
                 truncated: false,
             };
-            crate::normalize::normalize(&msg, &normalizer)
+            crate::normalize::normalize(&msg, normalizer)
         })
         .collect::<Vec<_>>();
     let mut records = records;
@@ -501,6 +507,13 @@ fn check_fixture(
     let tmp = tempfile::tempdir().unwrap();
     for f in ["2026.zst", "2026.idx"] {
         std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    if let Ok(snapshots) = std::fs::read_dir(src.join("rules")) {
+        std::fs::create_dir_all(tmp.path().join("rules")).unwrap();
+        for f in snapshots {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), tmp.path().join("rules").join(f.file_name())).unwrap();
+        }
     }
     let a = YearArchive::open(tmp.path(), 2026).unwrap();
     assert_eq!(a.recovery, Recovery::default());
@@ -553,6 +566,85 @@ fn frozen_fixture_v2_stays_readable() {
         }
         v
     });
+}
+
+/// Format version 3 (format 2 lines naming a rule snapshot) must stay readable by every later
+/// version, whatever the shipped rules become: the expected records are normalized with the
+/// fixture's own snapshot. Regenerate only under a new directory:
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::logs::archive::tests::frozen_fixture_v3`.
+#[test]
+fn frozen_fixture_v3_stays_readable() {
+    let src = archive_fixture_dir(3);
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(src.join("rules"));
+        let _ = std::fs::remove_file(src.join("2026.zst"));
+        let _ = std::fs::remove_file(src.join("2026.idx"));
+        let mut a = YearArchive::open(&src, 2026).unwrap();
+        a.options.frame_max_records = 5;
+        a.rules = Some(Arc::new(crate::normalize::Normalizer::with_errors(None).0));
+        for (day, records) in fixture_days_v2() {
+            a.append_day(day, &records, DEFAULT_LEVEL, None).unwrap();
+        }
+    }
+    let a = YearArchive::open_read_only(&src, 2026).unwrap();
+    let id = a.entries()[0].rules.clone().unwrap();
+    assert!(a.entries().iter().all(|e| e.rules.as_ref() == Some(&id)));
+    let rules = super::rules::load(&src, &id).unwrap();
+    let days = fixture_days_normalized(&rules);
+    // the rules re-derive the fields of the normalized day: its lines carry no `x` or `s`
+    let third = a
+        .entries()
+        .iter()
+        .find(|e| e.day_number() == Some(days[2].0));
+    let raw = a.read_raw(third.unwrap()).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    assert!(
+        text.contains("webmaster") && !text.contains(r#""x":"#),
+        "{text}"
+    );
+    assert!(days[2].1.iter().any(|r| r.fields.len() > 3));
+    check_fixture(3, days, 5, |mut v| {
+        for r in &mut v {
+            r.received_ns = seal::round_received(r, RECV_UNIT_NS);
+        }
+        v
+    });
+}
+
+/// A seal with the server's rules writes format 3 with a snapshot beside the year; the records
+/// and a search by an extracted field come back as they were in the hot store.
+#[test]
+fn sealing_with_rules_snapshots_them_and_re_derives_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (day, records) = fixture_days_v2().pop().unwrap();
+    let store = write(tmp.path(), records.clone());
+    let live = Arc::new(crate::normalize::SharedNormalizer::load(None));
+    store.set_archive_rules(live.clone());
+    let stats = live.get().stats();
+    seal::seal_day_with(&store, day, 3, None).unwrap();
+    // the seal runs the snapshot's rules, not the live ones: ingestion's counters stay put
+    assert_eq!(live.get().stats(), stats);
+    let dir = store.archive_dir();
+    let a = YearArchive::open(&dir, 2026).unwrap();
+    let e = &a.entries()[0];
+    assert_eq!(e.format, 3);
+    let id = e.rules.clone().unwrap();
+    assert!(super::rules::path_of(&dir, &id).is_file());
+    let mut want = records;
+    for r in &mut want {
+        r.received_ns = seal::round_received(r, RECV_UNIT_NS);
+    }
+    assert_eq!(archived(&dir, day), want);
+    let r = search(&dir, "user:webmaster", 0, i64::MAX, 10);
+    assert_eq!(r.total, 1);
+    // without its snapshot a format-3 frame is an error, not records without their fields
+    std::fs::remove_file(super::rules::path_of(&dir, &id)).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    for f in ["2026.zst", "2026.idx"] {
+        std::fs::copy(dir.join(f), fresh.path().join(f)).unwrap();
+    }
+    let b = YearArchive::open(fresh.path(), 2026).unwrap();
+    assert!(matches!(b.verify(), Err(ArchiveError::Corrupt { .. })));
 }
 
 /// Lines arriving for a day after it was sealed recreate its partition; the next seal adds
