@@ -3,8 +3,10 @@
 //! one value per timestamp across normalized series, named `<func>Series(<paths>)`.
 
 use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, xff};
-use crate::query::graphite::eval::Context;
-use crate::query::graphite::series::TimeSeries;
+use crate::query::graphite::eval::{Context, EvalError};
+use crate::query::graphite::parser::{Call, Expr};
+use crate::query::graphite::series::{TimeSeries, parse_tags};
+use crate::store::metrics::FoldOp;
 
 const LISTS: &[Param] = &[Param::new("seriesLists", ParamType::SeriesList)
     .required()
@@ -113,6 +115,113 @@ pub fn aggregate(
     out.tags = tags;
     out.x_files_factor = xff_v;
     Ok(vec![out])
+}
+
+/// The fused form of `sumSeries(path)`, `averageSeries(path)`, `minSeries(path)`,
+/// `maxSeries(path)` (and their short names, and `aggregate(path, func[, xFilesFactor])`
+/// with those functions): when the call's only series argument is a path expression, nothing
+/// else sees its series, so they are folded straight into one accumulator by the backend
+/// instead of being read into a thousand vectors first. The answer is the unfused one to
+/// the bit (same name order, same summation order, same name, tags and xFilesFactor);
+/// `None` when the call is not of that shape or the series need normalising (different
+/// steps or ranges), and the caller evaluates it the ordinary way.
+pub fn fused(
+    ctx: &Context<'_>,
+    def: &'static FunctionDef,
+    call: &Call,
+) -> Result<Option<Vec<TimeSeries>>, EvalError> {
+    let is = |d: &FunctionDef| std::ptr::eq(def, d);
+    let (func, pattern, x_files_factor) = if is(&SUM) || is(&AVERAGE) || is(&MIN) || is(&MAX) {
+        let ([Expr::Path(p)], []) = (call.args.as_slice(), call.kwargs.as_slice()) else {
+            return Ok(None);
+        };
+        let func = if is(&SUM) {
+            "sum"
+        } else if is(&AVERAGE) {
+            "average"
+        } else if is(&MIN) {
+            "min"
+        } else {
+            "max"
+        };
+        (func, p, None)
+    } else if is(&DEF) {
+        let literal = |e: &Expr| match e {
+            Expr::Int(i) => Some(Some(*i as f64)),
+            Expr::Float(f) => Some(Some(*f)),
+            Expr::None => Some(None),
+            _ => None,
+        };
+        let (p, f, xff_expr) = match (call.args.as_slice(), call.kwargs.as_slice()) {
+            ([Expr::Path(p), Expr::Str(f)], []) => (p, f, None),
+            ([Expr::Path(p), Expr::Str(f), x], []) => (p, f, Some(x)),
+            ([Expr::Path(p), Expr::Str(f)], [(k, x)]) if k == "xFilesFactor" => (p, f, Some(x)),
+            _ => return Ok(None),
+        };
+        let x_files_factor = match xff_expr.map(literal) {
+            None => None,
+            Some(Some(x)) => x,
+            Some(None) => return Ok(None),
+        };
+        let func = f.strip_suffix("Series").unwrap_or(f);
+        let func = match func {
+            "sum" | "total" | "average" | "avg" | "min" | "max" => func,
+            _ => return Ok(None),
+        };
+        (func, p, x_files_factor)
+    } else {
+        return Ok(None);
+    };
+    let op = match func {
+        "min" => FoldOp::Min,
+        "max" => FoldOp::Max,
+        _ => FoldOp::Sum,
+    };
+    let store = |e: crate::store::metrics::MetricsError| EvalError::Store(e.to_string());
+    let mut names = ctx.backend.expand(pattern).map_err(store)?;
+    names.sort();
+    names.dedup();
+    let Some(folded) = ctx
+        .backend
+        .fold_many(&names, ctx.from, ctx.until, ctx.now, op)
+        .map_err(store)?
+    else {
+        return Ok(None);
+    };
+    let Some(&first) = folded.present.first() else {
+        // graphite-web's normalize of no series
+        return Ok(Some(Vec::new()));
+    };
+    let total = folded.present.len();
+    let xff_v = x_files_factor.or(ctx.x_files_factor).unwrap_or(0.0);
+    let average = matches!(func, "average" | "avg");
+    let values = folded
+        .values
+        .iter()
+        .zip(&folded.counts)
+        .map(|(&v, &n)| {
+            let n = n as usize;
+            if n == 0 || !xff(n, total, xff_v) {
+                return None;
+            }
+            Some(if average { v / n as f64 } else { v })
+        })
+        .collect();
+    let name = format!("{func}Series({pattern})");
+    let mut tags = parse_tags(&names[first]);
+    for &i in &folded.present[1..] {
+        if tags.is_empty() {
+            break;
+        }
+        let t = parse_tags(&names[i]);
+        tags.retain(|k, v| t.get(k) == Some(v));
+    }
+    tags.entry("name".into()).or_insert_with(|| name.clone());
+    tags.insert("aggregatedBy".into(), func.to_string());
+    let mut out = TimeSeries::new(name, folded.start, folded.end, folded.step, values);
+    out.tags = tags;
+    out.x_files_factor = xff_v;
+    Ok(Some(vec![out]))
 }
 
 type AggFn = fn(&[Option<f64>]) -> Option<f64>;
