@@ -398,6 +398,112 @@ mod tests {
         assert_eq!(sd[0].values, vec![Some(1.0), Some(0.0)]);
     }
 
+    /// issue 5: an aggregate over a path expression, fused in the store, answers to the bit
+    /// as reading the series and aggregating them does (name, tags, range, xFilesFactor,
+    /// values); series of other steps fall back to the normalising path.
+    #[test]
+    fn issue5_fused_aggregates_equal_the_unfused_path() {
+        use crate::model::MetricPoint;
+        use crate::store::metrics::retention::{Aggregations, Schemas};
+        use crate::store::metrics::{MetricStore, MetricsBackend};
+        const T0: i64 = 1_795_536_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = MetricStore::open(
+            tmp.path(),
+            Schemas::parse(
+                "s",
+                "[slow]\npattern = ^s\\.slow\\.\nretentions = 1m:1h,10m:1d\n\
+                 [all]\npattern = .*\nretentions = 10s:1h,1m:1d\n",
+            )
+            .unwrap(),
+            Aggregations::parse(
+                "a",
+                "[d]\npattern = .*\nxFilesFactor = 0.3\naggregationMethod = average\n",
+            )
+            .unwrap(),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let batch = |from: i64, to: i64| -> Vec<MetricPoint> {
+            (from..to)
+                .flat_map(|k| {
+                    (0..150).filter_map(move |i: i64| {
+                        let gap = (i * 5 + k * 3) % 13 == 0 || (i == 7 && k > 100);
+                        let value = ((i as f64 + 0.5) * 0.7 + k as f64 * 0.29).cos() * 1e4 / 3.0;
+                        (!gap).then(|| MetricPoint {
+                            name: format!("m.{i}.v"),
+                            value,
+                            timestamp: T0 + k * 10,
+                        })
+                    })
+                })
+                .collect()
+        };
+        store.write_at(&batch(0, 250), T0 + 2500).unwrap();
+        store.flush().unwrap();
+        store.write_at(&batch(250, 360), T0 + 3600).unwrap();
+        let slow = MetricPoint {
+            name: "s.slow.v".into(),
+            value: 2.5,
+            timestamp: T0 + 3000,
+        };
+        store.write_at(&[slow], T0 + 3600).unwrap();
+        let now = T0 + 3600;
+        for (from, xff_req) in [(T0, None), (T0 - 3000, Some(0.95)), (T0 + 1200, Some(0.5))] {
+            let mut ctx = Context::new(&store, from, now, now);
+            ctx.x_files_factor = xff_req;
+            for (target, func, xff_arg) in [
+                ("sumSeries(m.*.v)", "sum", None),
+                ("sum(m.*.v)", "sum", None),
+                ("averageSeries(m.*.v)", "average", None),
+                ("avg(m.*.v)", "average", None),
+                ("minSeries(m.*.v)", "min", None),
+                ("maxSeries(m.*.v)", "max", None),
+                ("aggregate(m.*.v, 'total')", "total", None),
+                ("aggregate(m.*.v, 'avgSeries', 0.99)", "avg", Some(0.99)),
+                (
+                    "aggregate(m.*.v, 'max', xFilesFactor=0.9)",
+                    "max",
+                    Some(0.9),
+                ),
+                ("sumSeries(m.*.*)", "sum", None),
+                // s.slow.v has 1 min steps: normalised, not fused
+                ("sumSeries(*.*.v)", "sum", None),
+                ("maxSeries(*.*.v)", "max", None),
+                ("sumSeries(nothing.*)", "sum", None),
+            ] {
+                let got = ctx.eval_target(target).unwrap();
+                let pattern = target.split(['(', ',', ')']).nth(1).unwrap();
+                let series = ctx.fetch(pattern).unwrap();
+                let want = aggregate(&ctx, vec![series], func, xff_arg).unwrap();
+                assert_eq!(got, want, "{target}");
+                let bits = |s: &[TimeSeries]| -> Vec<Option<u64>> {
+                    s.iter()
+                        .flat_map(|s| s.values.iter().map(|v| v.map(f64::to_bits)))
+                        .collect()
+                };
+                assert_eq!(bits(&got), bits(&want), "{target}");
+                if pattern == "m.*.v" {
+                    assert_eq!(got[0].name, format!("{func}Series(m.*.v)"));
+                    let eff = xff_arg.or(xff_req).unwrap_or(0.0);
+                    let nulls = got[0].values.iter().filter(|v| v.is_none()).count();
+                    if eff <= 0.5 {
+                        assert!(nulls < got[0].values.len() / 2, "{target}");
+                    }
+                }
+            }
+        }
+        // the fused path is the one taken: the store folds them
+        let ctx = Context::new(&store, T0, now, now);
+        let names = store.expand("m.*.v").unwrap();
+        assert!(
+            store
+                .fold_many(&names, ctx.from, ctx.until, ctx.now, FoldOp::Sum)
+                .unwrap()
+                .is_some()
+        );
+    }
+
     #[test]
     fn unknown_aggregation_is_an_error() {
         assert!(aggregate(&ctx_none(), vec![], "nope", None).is_err());
