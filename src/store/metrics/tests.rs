@@ -815,7 +815,7 @@ fn issue5_fold_many_equals_folding_read_many() {
         (from..to)
             .flat_map(|k| {
                 names.iter().enumerate().filter_map(move |(i, n)| {
-                    let gap = (i * 7 + k as usize * 3) % 11 == 0 || (i == 3 && k > 200);
+                    let gap = (i * 7 + k as usize * 3).is_multiple_of(11) || (i == 3 && k > 200);
                     let v = ((i as f64 + 1.0) * 0.1 + k as f64 * 0.37).sin() * 1e3 / 7.0;
                     (!gap).then(|| p(n, T0 + k * 10, v))
                 })
