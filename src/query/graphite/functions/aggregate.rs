@@ -118,7 +118,7 @@ pub fn aggregate(
 }
 
 /// The fused form of `sumSeries(path)`, `averageSeries(path)`, `minSeries(path)`,
-/// `maxSeries(path)` (and their short names, and `aggregate(path, func[, xFilesFactor])`
+/// `maxSeries(path)`, `countSeries(path)` (and their short names, and `aggregate(path, func[, xFilesFactor])`
 /// with those functions): when the call's only series argument is a path expression, nothing
 /// else sees its series, so they are folded straight into one accumulator by the backend
 /// instead of being read into a thousand vectors first. The answer is the unfused one to
@@ -131,47 +131,51 @@ pub fn fused(
     call: &Call,
 ) -> Result<Option<Vec<TimeSeries>>, EvalError> {
     let is = |d: &FunctionDef| std::ptr::eq(def, d);
-    let (func, pattern, x_files_factor) = if is(&SUM) || is(&AVERAGE) || is(&MIN) || is(&MAX) {
-        let ([Expr::Path(p)], []) = (call.args.as_slice(), call.kwargs.as_slice()) else {
+    let count = is(&super::count_series::DEF);
+    let (func, pattern, x_files_factor) =
+        if is(&SUM) || is(&AVERAGE) || is(&MIN) || is(&MAX) || count {
+            let ([Expr::Path(p)], []) = (call.args.as_slice(), call.kwargs.as_slice()) else {
+                return Ok(None);
+            };
+            let func = if count {
+                "count"
+            } else if is(&SUM) {
+                "sum"
+            } else if is(&AVERAGE) {
+                "average"
+            } else if is(&MIN) {
+                "min"
+            } else {
+                "max"
+            };
+            (func, p, None)
+        } else if is(&DEF) {
+            let literal = |e: &Expr| match e {
+                Expr::Int(i) => Some(Some(*i as f64)),
+                Expr::Float(f) => Some(Some(*f)),
+                Expr::None => Some(None),
+                _ => None,
+            };
+            let (p, f, xff_expr) = match (call.args.as_slice(), call.kwargs.as_slice()) {
+                ([Expr::Path(p), Expr::Str(f)], []) => (p, f, None),
+                ([Expr::Path(p), Expr::Str(f), x], []) => (p, f, Some(x)),
+                ([Expr::Path(p), Expr::Str(f)], [(k, x)]) if k == "xFilesFactor" => (p, f, Some(x)),
+                _ => return Ok(None),
+            };
+            let x_files_factor = match xff_expr.map(literal) {
+                None => None,
+                Some(Some(x)) => x,
+                Some(None) => return Ok(None),
+            };
+            let func = f.strip_suffix("Series").unwrap_or(f);
+            let func = match func {
+                "sum" | "total" | "average" | "avg" | "min" | "max" => func,
+                _ => return Ok(None),
+            };
+            (func, p, x_files_factor)
+        } else {
             return Ok(None);
         };
-        let func = if is(&SUM) {
-            "sum"
-        } else if is(&AVERAGE) {
-            "average"
-        } else if is(&MIN) {
-            "min"
-        } else {
-            "max"
-        };
-        (func, p, None)
-    } else if is(&DEF) {
-        let literal = |e: &Expr| match e {
-            Expr::Int(i) => Some(Some(*i as f64)),
-            Expr::Float(f) => Some(Some(*f)),
-            Expr::None => Some(None),
-            _ => None,
-        };
-        let (p, f, xff_expr) = match (call.args.as_slice(), call.kwargs.as_slice()) {
-            ([Expr::Path(p), Expr::Str(f)], []) => (p, f, None),
-            ([Expr::Path(p), Expr::Str(f), x], []) => (p, f, Some(x)),
-            ([Expr::Path(p), Expr::Str(f)], [(k, x)]) if k == "xFilesFactor" => (p, f, Some(x)),
-            _ => return Ok(None),
-        };
-        let x_files_factor = match xff_expr.map(literal) {
-            None => None,
-            Some(Some(x)) => x,
-            Some(None) => return Ok(None),
-        };
-        let func = f.strip_suffix("Series").unwrap_or(f);
-        let func = match func {
-            "sum" | "total" | "average" | "avg" | "min" | "max" => func,
-            _ => return Ok(None),
-        };
-        (func, p, x_files_factor)
-    } else {
-        return Ok(None);
-    };
     let op = match func {
         "min" => FoldOp::Min,
         "max" => FoldOp::Max,
@@ -193,6 +197,14 @@ pub fn fused(
         return Ok(Some(Vec::new()));
     };
     let total = folded.present.len();
+    if count {
+        // countSeries: the number of series at every slot, whatever their values
+        let name = format!("countSeries({pattern})");
+        let values = vec![Some(total as f64); folded.values.len()];
+        let mut s = TimeSeries::new(name, folded.start, folded.end, folded.step, values);
+        s.x_files_factor = ctx.x_files_factor.unwrap_or(0.0);
+        return Ok(Some(vec![s]));
+    }
     let xff_v = x_files_factor.or(ctx.x_files_factor).unwrap_or(0.0);
     let average = matches!(func, "average" | "avg");
     let values = folded
@@ -471,11 +483,24 @@ mod tests {
                 ("sumSeries(*.*.v)", "sum", None),
                 ("maxSeries(*.*.v)", "max", None),
                 ("sumSeries(nothing.*)", "sum", None),
+                ("countSeries(m.*.v)", "count", None),
+                ("countSeries(*.*.v)", "count", None),
+                ("countSeries(nothing.*)", "count", None),
             ] {
                 let got = ctx.eval_target(target).unwrap();
                 let pattern = target.split(['(', ',', ')']).nth(1).unwrap();
                 let series = ctx.fetch(pattern).unwrap();
-                let want = aggregate(&ctx, vec![series], func, xff_arg).unwrap();
+                let want = if func == "count" {
+                    // apply() runs the function on evaluated arguments: never fused
+                    let Expr::Call(call) = crate::query::graphite::parser::parse(target).unwrap()
+                    else {
+                        panic!("{target}")
+                    };
+                    let args = vec![crate::query::graphite::eval::Value::Series(series)];
+                    ctx.apply("countSeries", args, &call).unwrap()
+                } else {
+                    aggregate(&ctx, vec![series], func, xff_arg).unwrap()
+                };
                 assert_eq!(got, want, "{target}");
                 let bits = |s: &[TimeSeries]| -> Vec<Option<u64>> {
                     s.iter()
