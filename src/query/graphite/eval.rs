@@ -201,6 +201,9 @@ impl<'a> Context<'a> {
             ));
         }
         let def = lookup(&call.name)?;
+        if let Some(out) = functions::fused_aggregate(self, def, call)? {
+            return Ok(out);
+        }
         let positional = call
             .args
             .iter()

@@ -88,6 +88,91 @@ pub struct Series {
     pub values: Vec<Option<f64>>,
 }
 
+/// How [`MetricsBackend::fold_many`] combines the series at each slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldOp {
+    /// Left-to-right sum of the non-null values from `-0.0` (sum and average).
+    Sum,
+    Min,
+    Max,
+}
+
+/// Many series of one range folded slot by slot, in name order, without materialising them:
+/// `values[i]` is the sum (from `-0.0`), min or max of the `counts[i]` non-null values at
+/// slot `i` (meaningless where `counts[i]` is 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    /// Indexes into the names of the series that exist over the range (the ones a
+    /// [`MetricsBackend::read_many`] returns `Some` for); only these were folded.
+    pub present: Vec<usize>,
+    pub values: Vec<f64>,
+    pub counts: Vec<u32>,
+}
+
+impl Folded {
+    fn empty(start: i64, end: i64, step: i64, n: usize) -> Folded {
+        Folded {
+            start,
+            end,
+            step,
+            present: Vec::new(),
+            values: vec![-0.0; n],
+            counts: vec![0; n],
+        }
+    }
+
+    /// Adds one series' values (aligned with slot 0) in order.
+    fn add(&mut self, op: FoldOp, values: &[Option<f64>]) {
+        fold_into(op, &mut self.values, &mut self.counts, values);
+    }
+}
+
+fn fold_into(op: FoldOp, acc: &mut [f64], counts: &mut [u32], values: &[Option<f64>]) {
+    let it = acc.iter_mut().zip(counts.iter_mut()).zip(values);
+    match op {
+        FoldOp::Sum => {
+            for ((a, n), v) in it {
+                if let Some(x) = *v {
+                    *a += x;
+                    *n += 1;
+                }
+            }
+        }
+        FoldOp::Min | FoldOp::Max => {
+            let f = if op == FoldOp::Min {
+                f64::min
+            } else {
+                f64::max
+            };
+            for ((a, n), v) in it {
+                if let Some(x) = *v {
+                    *a = if *n == 0 { x } else { f(*a, x) };
+                    *n += 1;
+                }
+            }
+        }
+    }
+}
+
+/// [`MetricsBackend::fold_many`] over series already read: `None` unless every present
+/// series has the same start, end and step.
+pub fn fold_series(reads: &[Option<Series>], op: FoldOp) -> Option<Folded> {
+    let mut out: Option<Folded> = None;
+    for (i, s) in reads.iter().enumerate() {
+        let Some(s) = s else { continue };
+        let f = out.get_or_insert_with(|| Folded::empty(s.start, s.end, s.step, s.values.len()));
+        if (f.start, f.end, f.step, f.values.len()) != (s.start, s.end, s.step, s.values.len()) {
+            return None;
+        }
+        f.add(op, &s.values);
+        f.present.push(i);
+    }
+    Some(out.unwrap_or_else(|| Folded::empty(0, 0, 1, 0)))
+}
+
 /// A snapshot of the engine's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreStats {
@@ -132,6 +217,20 @@ pub trait MetricsBackend: Send + Sync {
             .iter()
             .map(|n| self.read(n, from, until, now))
             .collect()
+    }
+    /// The series of [`MetricsBackend::read_many`] folded slot by slot in order (an
+    /// aggregate over a path expression), or `None` when the series do not all share one
+    /// start, end and step (the caller then reads them and normalises). The default reads
+    /// them; the embedded engine folds each series' columns into the accumulator directly.
+    fn fold_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+        op: FoldOp,
+    ) -> Result<Option<Folded>, MetricsError> {
+        Ok(fold_series(&self.read_many(names, from, until, now)?, op))
     }
     /// Graphite's metrics/find: `(path, is_leaf)` at the pattern's depth.
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError>;
@@ -180,6 +279,18 @@ const COMPACT_FANIN: usize = 4;
 const COMPACT_MAX_TIER: u32 = 4;
 /// Series per thread below which a multi-series read stays on the calling thread.
 const PARALLEL_READ_MIN: usize = 64;
+/// Slots per thread below which a fold is not split (a thread costs more than it saves).
+const PARALLEL_FOLD_MIN_SLOTS: usize = 64;
+
+/// Which series, archive and slots a read covers (see [`Inner::plan`]).
+#[derive(Debug, Clone, Copy)]
+struct ReadPlan {
+    sid: u32,
+    level: usize,
+    start: i64,
+    end: i64,
+    step: i64,
+}
 /// Multi-series reads in progress (all stores of the process share the cores).
 static PARALLEL_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -365,20 +476,36 @@ impl Inner {
         start: i64,
         end: i64,
     ) -> Result<Vec<Option<f64>>, MetricsError> {
+        let mut out = Vec::new();
+        self.level_dense_into(sid, level, start, end, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Inner::level_dense`] into a reused buffer (cleared first). A slot's value does not
+    /// depend on the range asked for, so a read may be split into sub-ranges.
+    fn level_dense_into(
+        &self,
+        sid: u32,
+        level: usize,
+        start: i64,
+        end: i64,
+        out: &mut Vec<Option<f64>>,
+    ) -> Result<(), MetricsError> {
+        out.clear();
         let Some(rules) = self.rules_for(sid) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let (Some(archive), Ok(lvl)) = (rules.archives.get(level), u8::try_from(level)) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let step = archive.step;
         if end <= start || step <= 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         // no longer than the whisper file of this archive would be: reads are clamped to
         // the archive's retention, rollups to the slots of such a read
         let n = usize::try_from((end - start - 1) / step + 1).unwrap_or(0);
-        let mut out = vec![None; n];
+        out.resize(n, None);
         let put = |out: &mut [Option<f64>], t: i64, v: f64| {
             let d = t - start;
             if d % step == 0
@@ -414,7 +541,7 @@ impl Inner {
                 }
                 other => {
                     for (t, v) in other.range(start, end) {
-                        put(&mut out, t, v);
+                        put(out, t, v);
                     }
                 }
             }
@@ -441,13 +568,13 @@ impl Inner {
                 touched.dedup();
             }
             for (t, v) in self.rollups_dense(sid, level, &touched)? {
-                put(&mut out, t, v);
+                put(out, t, v);
             }
         }
         for (t, v) in self.head.range(sid, lvl, start, end) {
-            put(&mut out, t, v);
+            put(out, t, v);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// [`Inner::rollups`] over dense finer values; `slots` sorted and distinct.
@@ -497,12 +624,24 @@ impl Inner {
         until: i64,
         now: i64,
     ) -> Result<Option<Series>, MetricsError> {
-        let Some(sid) = self.index.get(name) else {
+        let Some(p) = self.plan(name, from, until, now) else {
             return Ok(None);
         };
-        let Some(rules) = self.rules_for(sid) else {
-            return Ok(None);
-        };
+        let mut values = self.level_dense(p.sid, p.level, p.start, p.end)?;
+        values.resize(((p.end - p.start) / p.step) as usize, None);
+        Ok(Some(Series {
+            start: p.start,
+            end: p.end,
+            step: p.step,
+            values,
+        }))
+    }
+
+    /// What [`Inner::fetch`] reads: the series, archive and slots, `None` when it reads
+    /// nothing.
+    fn plan(&self, name: &str, from: i64, until: i64, now: i64) -> Option<ReadPlan> {
+        let sid = self.index.get(name)?;
+        let rules = self.rules_for(sid)?;
         let max_retention = rules
             .archives
             .iter()
@@ -511,7 +650,7 @@ impl Inner {
             .unwrap_or(0);
         let oldest = now.saturating_sub(max_retention);
         if from > until || from > now || until < oldest {
-            return Ok(None);
+            return None;
         }
         let from = from.max(oldest);
         let until = until.min(now);
@@ -527,14 +666,36 @@ impl Inner {
         if start == end {
             end = end.saturating_add(step);
         }
-        let mut values = self.level_dense(sid, level, start, end)?;
-        values.resize(((end - start) / step) as usize, None);
-        Ok(Some(Series {
+        Some(ReadPlan {
+            sid,
+            level,
             start,
             end,
             step,
-            values,
-        }))
+        })
+    }
+
+    /// [`MetricsBackend::fold_many`] of the slots `lo..hi` (indexes from the plans' common
+    /// start) of every planned series, in order, each read through one reused buffer.
+    fn fold_slots(
+        &self,
+        plans: &[ReadPlan],
+        op: FoldOp,
+        lo: usize,
+        hi: usize,
+    ) -> Result<(Vec<f64>, Vec<u32>), MetricsError> {
+        let n = hi - lo;
+        let mut acc = vec![-0.0; n];
+        let mut counts = vec![0u32; n];
+        let mut buf = Vec::with_capacity(n);
+        for p in plans {
+            let s0 = p.start + lo as i64 * p.step;
+            let s1 = p.start + hi as i64 * p.step;
+            self.level_dense_into(p.sid, p.level, s0, s1, &mut buf)?;
+            buf.resize(n, None);
+            fold_into(op, &mut acc, &mut counts, &buf);
+        }
+        Ok((acc, counts))
     }
 
     /// Cuts the head into block `next_seq` (finest slots plus the rollups they change), then
@@ -1014,6 +1175,84 @@ impl MetricsBackend for MetricStore {
             }
             Ok(out)
         })
+    }
+
+    /// Folds under one read lock, the slots split over the cores (not the series, so every
+    /// slot sums in name order exactly as reading them all and adding column by column).
+    fn fold_many(
+        &self,
+        names: &[String],
+        from: i64,
+        until: i64,
+        now: i64,
+        op: FoldOp,
+    ) -> Result<Option<Folded>, MetricsError> {
+        let g = self.read_lock()?;
+        let inner: &Inner = &g;
+        let mut plans = Vec::with_capacity(names.len());
+        let mut present = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            if let Some(p) = inner.plan(n, from, until, now) {
+                plans.push(p);
+                present.push(i);
+            }
+        }
+        let Some(first) = plans.first() else {
+            return Ok(Some(Folded::empty(0, 0, 1, 0)));
+        };
+        let (start, end, step) = (first.start, first.end, first.step);
+        if plans
+            .iter()
+            .any(|p| (p.start, p.end, p.step) != (start, end, step))
+        {
+            return Ok(None);
+        }
+        let n = usize::try_from((end - start) / step).unwrap_or(0);
+        let others = PARALLEL_READS.fetch_add(1, Ordering::Relaxed);
+        let _done = DecrementOnDrop(&PARALLEL_READS);
+        let threads = if others > 0 {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |c| c.get())
+                .min(plans.len() / PARALLEL_READ_MIN)
+                .min(n / PARALLEL_FOLD_MIN_SLOTS)
+                .max(1)
+        };
+        let per = n.div_ceil(threads).max(1);
+        let plans = &plans;
+        let (values, counts) = std::thread::scope(|scope| {
+            let mut ranges = (0..n).step_by(per).map(|lo| (lo, (lo + per).min(n)));
+            let mine = ranges.next().unwrap_or((0, 0));
+            // a thread the OS refuses is not an error: its part is folded here instead
+            let others: Vec<_> = ranges
+                .map(|(lo, hi)| {
+                    let h = std::thread::Builder::new()
+                        .name("metrics-fold".into())
+                        .spawn_scoped(scope, move || inner.fold_slots(plans, op, lo, hi))
+                        .ok();
+                    ((lo, hi), h)
+                })
+                .collect();
+            let (mut values, mut counts) = inner.fold_slots(plans, op, mine.0, mine.1)?;
+            for ((lo, hi), h) in others {
+                let (v, c) = match h {
+                    Some(h) => h.join().map_err(|_| MetricsError::Poisoned)??,
+                    None => inner.fold_slots(plans, op, lo, hi)?,
+                };
+                values.extend(v);
+                counts.extend(c);
+            }
+            Ok::<_, MetricsError>((values, counts))
+        })?;
+        Ok(Some(Folded {
+            start,
+            end,
+            step,
+            present,
+            values,
+            counts,
+        }))
     }
 
     fn find(&self, pattern: &str) -> Result<Vec<(String, bool)>, MetricsError> {

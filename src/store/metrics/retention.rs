@@ -75,17 +75,20 @@ impl Aggregation {
     /// Whisper's `__propagate`: `None` (nothing written to the coarser archive) when no finer
     /// slot is known or when fewer than `xff` of them are.
     pub fn rollup(self, slots: &[Option<f64>], xff: f64) -> Option<f64> {
-        let known: Vec<f64> = slots.iter().flatten().copied().collect();
-        if known.is_empty() || slots.is_empty() {
+        // no vector of the known values: a read of the head rolls up every touched slot
+        let known = || slots.iter().flatten();
+        let count = known().count();
+        if count == 0 || slots.is_empty() {
             return None;
         }
-        if (known.len() as f64) / (slots.len() as f64) < xff {
+        if (count as f64) / (slots.len() as f64) < xff {
             return None;
         }
-        let sum = || known.iter().sum::<f64>();
+        let sum = || known().sum::<f64>();
         let by_abs = |pick_max: bool| {
-            let mut best = known[0];
-            for &v in &known[1..] {
+            let mut rest = known().copied();
+            let mut best = rest.next().unwrap_or_default();
+            for v in rest {
                 // python's max/min keep the first of equals
                 if (pick_max && v.abs() > best.abs()) || (!pick_max && v.abs() < best.abs()) {
                     best = v;
@@ -94,11 +97,11 @@ impl Aggregation {
             best
         };
         Some(match self {
-            Aggregation::Average => sum() / known.len() as f64,
+            Aggregation::Average => sum() / count as f64,
             Aggregation::Sum => sum(),
-            Aggregation::Last => known[known.len() - 1],
-            Aggregation::Max => known.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Aggregation::Min => known.iter().copied().fold(f64::INFINITY, f64::min),
+            Aggregation::Last => known().last().copied().unwrap_or_default(),
+            Aggregation::Max => known().copied().fold(f64::NEG_INFINITY, f64::max),
+            Aggregation::Min => known().copied().fold(f64::INFINITY, f64::min),
             Aggregation::AvgZero => sum() / slots.len() as f64,
             Aggregation::AbsMax => by_abs(true),
             Aggregation::AbsMin => by_abs(false),

@@ -787,3 +787,100 @@ fn issue5_read_many_answers_as_single_reads() {
         assert!(one.values.iter().flatten().count() > 1);
     }
 }
+
+/// issue 5: folding many series slot by slot (`sumSeries(m.*)` without materialising them)
+/// gives, to the bit, what reading them and adding column by column gives: nulls, gaps, a
+/// block and the unflushed head, rollups, unknown names, and any split of the slots over
+/// threads; series that differ in step or range refuse to fold.
+#[test]
+fn issue5_fold_many_equals_folding_read_many() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = MetricStore::open(
+        tmp.path(),
+        Schemas::parse(
+            "schemas",
+            "[slow]\npattern = ^m\\.slow\nretentions = 1m:1h,10m:1d\n\
+             [long]\npattern = ^m\\.long\nretentions = 10s:2h,10m:1d\n\
+             [all]\npattern = .*\nretentions = 10s:1h,1m:1d\n",
+        )
+        .unwrap(),
+        Aggregations::parse("aggregations", AGGREGATIONS).unwrap(),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let names: Vec<String> = (0..200).map(|i| format!("m.{i}.v")).collect();
+    // values with many digits (so the summation order shows), nulls where (i, k) says so,
+    // and a series with no point at all in the second half
+    let batch = |from: i64, to: i64| -> Vec<MetricPoint> {
+        (from..to)
+            .flat_map(|k| {
+                names.iter().enumerate().filter_map(move |(i, n)| {
+                    let gap = (i * 7 + k as usize * 3).is_multiple_of(11) || (i == 3 && k > 200);
+                    let v = ((i as f64 + 1.0) * 0.1 + k as f64 * 0.37).sin() * 1e3 / 7.0;
+                    (!gap).then(|| p(n, T0 + k * 10, v))
+                })
+            })
+            .collect()
+    };
+    s.write_at(&batch(0, 250), T0 + 2500).unwrap();
+    s.flush().unwrap();
+    s.write_at(&batch(250, 360), T0 + 3600).unwrap();
+    let mut asked = names.clone();
+    asked.insert(5, "no.such.series".into());
+    let now = T0 + 3600;
+    for (from, until) in [(T0, now), (T0 - 3000, now), (T0 + 1000, T0 + 1500)] {
+        let read = s.read_many(&asked, from, until, now).unwrap();
+        for op in [super::FoldOp::Sum, super::FoldOp::Min, super::FoldOp::Max] {
+            let want = super::fold_series(&read, op).unwrap();
+            let got = s.fold_many(&asked, from, until, now, op).unwrap().unwrap();
+            let bits =
+                |f: &super::Folded| -> Vec<u64> { f.values.iter().map(|v| v.to_bits()).collect() };
+            assert_eq!(bits(&got), bits(&want), "{op:?} {from} {until}");
+            assert_eq!(got, want);
+            assert_eq!(got.present.len(), names.len());
+            assert!(!got.present.contains(&5));
+            // both the block and the head contributed
+            assert!(got.counts.iter().filter(|&&c| c > 0).count() > 1);
+            // any split of the slots, as the threads do, folds to the same
+            let g = s.read_lock().unwrap();
+            let plans: Vec<_> = asked
+                .iter()
+                .filter_map(|n| g.plan(n, from, until, now))
+                .collect();
+            let n = got.values.len();
+            for cut in [1, n / 3, n - 1] {
+                let (mut v, mut c) = g.fold_slots(&plans, op, 0, cut).unwrap();
+                let (v2, c2) = g.fold_slots(&plans, op, cut, n).unwrap();
+                v.extend(v2);
+                c.extend(c2);
+                assert_eq!(
+                    v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    bits(&want)
+                );
+                assert_eq!(c, want.counts);
+            }
+        }
+    }
+    // over the last 83 min, a different step (m.slow: 10 min) or a different archive
+    // (m.long keeps 10 s for 2 h, the others 1 min) cannot fold; the default (read then fold) says the same
+    s.write_at(&[p("m.slow", now - 60, 1.0)], now).unwrap();
+    s.write_at(&[p("m.long", now - 60, 1.0)], now).unwrap();
+    for extra in ["m.slow", "m.long"] {
+        let mut mixed = names.clone();
+        mixed.push(extra.into());
+        let from = now - 5000;
+        assert!(
+            s.fold_many(&mixed, from, now, now, super::FoldOp::Sum)
+                .unwrap()
+                .is_none()
+        );
+        let read = s.read_many(&mixed, from, now, now).unwrap();
+        assert!(super::fold_series(&read, super::FoldOp::Sum).is_none());
+    }
+    // nothing known: an empty fold
+    let none = s
+        .fold_many(&["x.y".to_string()], T0, now, now, super::FoldOp::Sum)
+        .unwrap()
+        .unwrap();
+    assert!(none.present.is_empty());
+}

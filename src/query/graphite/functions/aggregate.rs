@@ -3,8 +3,10 @@
 //! one value per timestamp across normalized series, named `<func>Series(<paths>)`.
 
 use super::{FunctionDef, Param, ParamType, format_path_expressions, normalize, xff};
-use crate::query::graphite::eval::Context;
-use crate::query::graphite::series::TimeSeries;
+use crate::query::graphite::eval::{Context, EvalError};
+use crate::query::graphite::parser::{Call, Expr};
+use crate::query::graphite::series::{TimeSeries, parse_tags};
+use crate::store::metrics::FoldOp;
 
 const LISTS: &[Param] = &[Param::new("seriesLists", ParamType::SeriesList)
     .required()
@@ -113,6 +115,125 @@ pub fn aggregate(
     out.tags = tags;
     out.x_files_factor = xff_v;
     Ok(vec![out])
+}
+
+/// The fused form of `sumSeries(path)`, `averageSeries(path)`, `minSeries(path)`,
+/// `maxSeries(path)`, `countSeries(path)` (and their short names, and `aggregate(path, func[, xFilesFactor])`
+/// with those functions): when the call's only series argument is a path expression, nothing
+/// else sees its series, so they are folded straight into one accumulator by the backend
+/// instead of being read into a thousand vectors first. The answer is the unfused one to
+/// the bit (same name order, same summation order, same name, tags and xFilesFactor);
+/// `None` when the call is not of that shape or the series need normalising (different
+/// steps or ranges), and the caller evaluates it the ordinary way.
+pub fn fused(
+    ctx: &Context<'_>,
+    def: &'static FunctionDef,
+    call: &Call,
+) -> Result<Option<Vec<TimeSeries>>, EvalError> {
+    let is = |d: &FunctionDef| std::ptr::eq(def, d);
+    let count = is(&super::count_series::DEF);
+    let (func, pattern, x_files_factor) =
+        if is(&SUM) || is(&AVERAGE) || is(&MIN) || is(&MAX) || count {
+            let ([Expr::Path(p)], []) = (call.args.as_slice(), call.kwargs.as_slice()) else {
+                return Ok(None);
+            };
+            let func = if count {
+                "count"
+            } else if is(&SUM) {
+                "sum"
+            } else if is(&AVERAGE) {
+                "average"
+            } else if is(&MIN) {
+                "min"
+            } else {
+                "max"
+            };
+            (func, p, None)
+        } else if is(&DEF) {
+            let literal = |e: &Expr| match e {
+                Expr::Int(i) => Some(Some(*i as f64)),
+                Expr::Float(f) => Some(Some(*f)),
+                Expr::None => Some(None),
+                _ => None,
+            };
+            let (p, f, xff_expr) = match (call.args.as_slice(), call.kwargs.as_slice()) {
+                ([Expr::Path(p), Expr::Str(f)], []) => (p, f, None),
+                ([Expr::Path(p), Expr::Str(f), x], []) => (p, f, Some(x)),
+                ([Expr::Path(p), Expr::Str(f)], [(k, x)]) if k == "xFilesFactor" => (p, f, Some(x)),
+                _ => return Ok(None),
+            };
+            let x_files_factor = match xff_expr.map(literal) {
+                None => None,
+                Some(Some(x)) => x,
+                Some(None) => return Ok(None),
+            };
+            let func = f.strip_suffix("Series").unwrap_or(f);
+            let func = match func {
+                "sum" | "total" | "average" | "avg" | "min" | "max" => func,
+                _ => return Ok(None),
+            };
+            (func, p, x_files_factor)
+        } else {
+            return Ok(None);
+        };
+    let op = match func {
+        "min" => FoldOp::Min,
+        "max" => FoldOp::Max,
+        _ => FoldOp::Sum,
+    };
+    let store = |e: crate::store::metrics::MetricsError| EvalError::Store(e.to_string());
+    let mut names = ctx.backend.expand(pattern).map_err(store)?;
+    names.sort();
+    names.dedup();
+    let Some(folded) = ctx
+        .backend
+        .fold_many(&names, ctx.from, ctx.until, ctx.now, op)
+        .map_err(store)?
+    else {
+        return Ok(None);
+    };
+    let Some(&first) = folded.present.first() else {
+        // graphite-web's normalize of no series
+        return Ok(Some(Vec::new()));
+    };
+    let total = folded.present.len();
+    if count {
+        // countSeries: the number of series at every slot, whatever their values
+        let name = format!("countSeries({pattern})");
+        let values = vec![Some(total as f64); folded.values.len()];
+        let mut s = TimeSeries::new(name, folded.start, folded.end, folded.step, values);
+        s.x_files_factor = ctx.x_files_factor.unwrap_or(0.0);
+        return Ok(Some(vec![s]));
+    }
+    let xff_v = x_files_factor.or(ctx.x_files_factor).unwrap_or(0.0);
+    let average = matches!(func, "average" | "avg");
+    let values = folded
+        .values
+        .iter()
+        .zip(&folded.counts)
+        .map(|(&v, &n)| {
+            let n = n as usize;
+            if n == 0 || !xff(n, total, xff_v) {
+                return None;
+            }
+            Some(if average { v / n as f64 } else { v })
+        })
+        .collect();
+    let name = format!("{func}Series({pattern})");
+    let mut tags = parse_tags(&names[first]);
+    for &i in &folded.present[1..] {
+        if tags.is_empty() {
+            break;
+        }
+        let t = parse_tags(&names[i]);
+        tags.retain(|k, v| t.get(k) == Some(v));
+    }
+    tags.entry("name".into()).or_insert_with(|| name.clone());
+    tags.insert("aggregatedBy".into(), func.to_string());
+    let mut out = TimeSeries::new(name, folded.start, folded.end, folded.step, values);
+    out.tags = tags;
+    out.x_files_factor = xff_v;
+    Ok(Some(vec![out]))
 }
 
 type AggFn = fn(&[Option<f64>]) -> Option<f64>;
@@ -287,6 +408,125 @@ mod tests {
         assert_eq!(r[0].values, vec![Some(2.0), Some(0.0)]);
         let sd = aggregate(&ctx_none(), vec![vec![a, b]], "stddev", None).unwrap();
         assert_eq!(sd[0].values, vec![Some(1.0), Some(0.0)]);
+    }
+
+    /// issue 5: an aggregate over a path expression, fused in the store, answers to the bit
+    /// as reading the series and aggregating them does (name, tags, range, xFilesFactor,
+    /// values); series of other steps fall back to the normalising path.
+    #[test]
+    fn issue5_fused_aggregates_equal_the_unfused_path() {
+        use crate::model::MetricPoint;
+        use crate::store::metrics::retention::{Aggregations, Schemas};
+        use crate::store::metrics::{MetricStore, MetricsBackend};
+        const T0: i64 = 1_795_536_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = MetricStore::open(
+            tmp.path(),
+            Schemas::parse(
+                "s",
+                "[slow]\npattern = ^s\\.slow\\.\nretentions = 1m:1h,10m:1d\n\
+                 [all]\npattern = .*\nretentions = 10s:1h,1m:1d\n",
+            )
+            .unwrap(),
+            Aggregations::parse(
+                "a",
+                "[d]\npattern = .*\nxFilesFactor = 0.3\naggregationMethod = average\n",
+            )
+            .unwrap(),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let batch = |from: i64, to: i64| -> Vec<MetricPoint> {
+            (from..to)
+                .flat_map(|k| {
+                    (0..150).filter_map(move |i: i64| {
+                        let gap = (i * 5 + k * 3) % 13 == 0 || (i == 7 && k > 100);
+                        let value = ((i as f64 + 0.5) * 0.7 + k as f64 * 0.29).cos() * 1e4 / 3.0;
+                        (!gap).then(|| MetricPoint {
+                            name: format!("m.{i}.v"),
+                            value,
+                            timestamp: T0 + k * 10,
+                        })
+                    })
+                })
+                .collect()
+        };
+        store.write_at(&batch(0, 250), T0 + 2500).unwrap();
+        store.flush().unwrap();
+        store.write_at(&batch(250, 360), T0 + 3600).unwrap();
+        let slow = MetricPoint {
+            name: "s.slow.v".into(),
+            value: 2.5,
+            timestamp: T0 + 3000,
+        };
+        store.write_at(&[slow], T0 + 3600).unwrap();
+        let now = T0 + 3600;
+        for (from, xff_req) in [(T0, None), (T0 - 3000, Some(0.95)), (T0 + 1200, Some(0.5))] {
+            let mut ctx = Context::new(&store, from, now, now);
+            ctx.x_files_factor = xff_req;
+            for (target, func, xff_arg) in [
+                ("sumSeries(m.*.v)", "sum", None),
+                ("sum(m.*.v)", "sum", None),
+                ("averageSeries(m.*.v)", "average", None),
+                ("avg(m.*.v)", "average", None),
+                ("minSeries(m.*.v)", "min", None),
+                ("maxSeries(m.*.v)", "max", None),
+                ("aggregate(m.*.v, 'total')", "total", None),
+                ("aggregate(m.*.v, 'avgSeries', 0.99)", "avg", Some(0.99)),
+                (
+                    "aggregate(m.*.v, 'max', xFilesFactor=0.9)",
+                    "max",
+                    Some(0.9),
+                ),
+                ("sumSeries(m.*.*)", "sum", None),
+                // s.slow.v has 1 min steps: normalised, not fused
+                ("sumSeries(*.*.v)", "sum", None),
+                ("maxSeries(*.*.v)", "max", None),
+                ("sumSeries(nothing.*)", "sum", None),
+                ("countSeries(m.*.v)", "count", None),
+                ("countSeries(*.*.v)", "count", None),
+                ("countSeries(nothing.*)", "count", None),
+            ] {
+                let got = ctx.eval_target(target).unwrap();
+                let pattern = target.split(['(', ',', ')']).nth(1).unwrap();
+                let series = ctx.fetch(pattern).unwrap();
+                let want = if func == "count" {
+                    // apply() runs the function on evaluated arguments: never fused
+                    let Expr::Call(call) = crate::query::graphite::parser::parse(target).unwrap()
+                    else {
+                        panic!("{target}")
+                    };
+                    let args = vec![crate::query::graphite::eval::Value::Series(series)];
+                    ctx.apply("countSeries", args, &call).unwrap()
+                } else {
+                    aggregate(&ctx, vec![series], func, xff_arg).unwrap()
+                };
+                assert_eq!(got, want, "{target}");
+                let bits = |s: &[TimeSeries]| -> Vec<Option<u64>> {
+                    s.iter()
+                        .flat_map(|s| s.values.iter().map(|v| v.map(f64::to_bits)))
+                        .collect()
+                };
+                assert_eq!(bits(&got), bits(&want), "{target}");
+                if pattern == "m.*.v" {
+                    assert_eq!(got[0].name, format!("{func}Series(m.*.v)"));
+                    let eff = xff_arg.or(xff_req).unwrap_or(0.0);
+                    let nulls = got[0].values.iter().filter(|v| v.is_none()).count();
+                    if eff <= 0.5 {
+                        assert!(nulls < got[0].values.len() / 2, "{target}");
+                    }
+                }
+            }
+        }
+        // the fused path is the one taken: the store folds them
+        let ctx = Context::new(&store, T0, now, now);
+        let names = store.expand("m.*.v").unwrap();
+        assert!(
+            store
+                .fold_many(&names, ctx.from, ctx.until, ctx.now, FoldOp::Sum)
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::series::TimeSeries;
 mod absolute;
 mod add;
 mod aggregate;
+pub(crate) use aggregate::fused as fused_aggregate;
 mod aggregate_line;
 mod aggregate_with_wildcards;
 mod alias;
