@@ -546,28 +546,32 @@ impl Inner {
                 }
             }
         }
-        // the head: rollups of the slots its finer levels touch, then its own points here
-        let mut touched: Vec<i64> = Vec::new();
-        let mut sources = 0;
-        for finer in 0..level.min(256) {
-            if let Some(m) = self.head.get(sid, finer as u8) {
-                sources += 1;
-                let lo = start.saturating_sub(step);
-                for (&t, _) in m.range(lo..end.saturating_add(step)) {
-                    let s = slot(t, step);
-                    // one level's keys are sorted, so equal slots are adjacent
-                    if (start..end).contains(&s) && touched.last() != Some(&s) {
-                        touched.push(s);
+        // the head: rollups of the slots its finer levels touch (memoised per series and
+        // level until the series is written again), then its own points here
+        if level > 0 && (0..level.min(256)).any(|f| self.head.get(sid, f as u8).is_some()) {
+            // computed for a window around the read, so the next read of a moving
+            // dashboard range (a few seconds later) finds it covered
+            let span = end.saturating_sub(start);
+            let all = self.head.rollups_or(sid, lvl, start, end, || {
+                let (lo, hi) = (start.saturating_sub(span), end.saturating_add(span));
+                let mut touched: Vec<i64> = Vec::new();
+                for finer in 0..level.min(256) {
+                    if let Some(m) = self.head.get(sid, finer as u8) {
+                        for (&t, _) in m.range(lo.saturating_sub(step)..hi.saturating_add(step)) {
+                            let s = slot(t, step);
+                            if (lo..hi).contains(&s) {
+                                touched.push(s);
+                            }
+                        }
                     }
                 }
-            }
-        }
-        if !touched.is_empty() {
-            if sources > 1 {
                 touched.sort_unstable();
                 touched.dedup();
-            }
-            for (t, v) in self.rollups_dense(sid, level, &touched)? {
+                Ok::<_, MetricsError>((lo, hi, self.rollups_dense(sid, level, &touched)?))
+            })?;
+            let all = &all.2;
+            let from = all.partition_point(|&(t, _)| t < start);
+            for &(t, v) in all[from..].iter().take_while(|&&(t, _)| t < end) {
                 put(out, t, v);
             }
         }
@@ -732,6 +736,8 @@ impl Inner {
     /// data may outlive its retention by up to a chunk's span (reads never show it: the
     /// archive choice only covers each archive's retention).
     fn apply_retention(&mut self, now: i64) -> Result<usize, MetricsError> {
+        // rollups remembered over the head may lean on blocks this drops
+        self.head.forget_rollups();
         let root = self.root.join("blocks");
         let mut changed = 0;
         let mut i = 0;
@@ -774,6 +780,7 @@ impl Inner {
     /// a crash in between leaves duplicates the merged block overrides), which keeps the
     /// newest-wins order with every other block.
     fn compact(&mut self) -> Result<bool, MetricsError> {
+        self.head.forget_rollups();
         let tiers: Vec<u32> = self.blocks.iter().map(tier).collect();
         let Some(start) = (0..self.blocks.len().saturating_sub(COMPACT_FANIN - 1)).find(|&i| {
             tiers[i] < COMPACT_MAX_TIER
