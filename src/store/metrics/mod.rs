@@ -439,6 +439,26 @@ impl Inner {
         level: usize,
         slots: &BTreeSet<i64>,
     ) -> Result<Vec<(i64, f64)>, MetricsError> {
+        let slots: Vec<i64> = slots.iter().copied().collect();
+        self.propagate(
+            sid,
+            level,
+            &slots,
+            |lo, hi| self.level_range(sid, level - 1, lo, hi),
+            |finer, t, _, _| finer.get(&t).copied(),
+        )
+    }
+
+    /// The rollup loop both forms share: `finer(lo, hi)` reads the `level - 1` values under
+    /// `slots` (sorted, distinct) and `at(&finer, t, lo, fine_step)` looks one up.
+    fn propagate<L>(
+        &self,
+        sid: u32,
+        level: usize,
+        slots: &[i64],
+        finer: impl FnOnce(i64, i64) -> Result<L, MetricsError>,
+        at: impl Fn(&L, i64, i64, i64) -> Option<f64>,
+    ) -> Result<Vec<(i64, f64)>, MetricsError> {
         let (Some(rules), Some(&lo), Some(&hi)) =
             (self.rules_for(sid), slots.first(), slots.last())
         else {
@@ -450,13 +470,13 @@ impl Inner {
         ) else {
             return Ok(Vec::new());
         };
-        let finer = self.level_range(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
+        let finer = finer(lo, hi.saturating_add(coarse.step))?;
         let n = coarse.step / fine.step;
         let mut out = Vec::with_capacity(slots.len());
         let mut vals = Vec::with_capacity(n as usize);
         for &s in slots {
             vals.clear();
-            vals.extend((0..n).map(|i| finer.get(&s.saturating_add(i * fine.step)).copied()));
+            vals.extend((0..n).map(|i| at(&finer, s.saturating_add(i * fine.step), lo, fine.step)));
             if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
                 out.push((s, v));
             }
@@ -588,36 +608,20 @@ impl Inner {
         level: usize,
         slots: &[i64],
     ) -> Result<Vec<(i64, f64)>, MetricsError> {
-        let (Some(rules), Some(&lo), Some(&hi)) =
-            (self.rules_for(sid), slots.first(), slots.last())
-        else {
-            return Ok(Vec::new());
-        };
-        let (Some(fine), Some(coarse)) = (
-            rules.archives.get(level.wrapping_sub(1)),
-            rules.archives.get(level),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let finer = self.level_dense(sid, level - 1, lo, hi.saturating_add(coarse.step))?;
-        let n = coarse.step / fine.step;
-        let mut out = Vec::with_capacity(slots.len());
-        let mut vals = Vec::with_capacity(n as usize);
-        for &s in slots {
-            vals.clear();
-            vals.extend((0..n).map(|i| {
-                let d = s.saturating_add(i * fine.step) - lo;
-                if d % fine.step == 0 {
-                    finer.get((d / fine.step) as usize).copied().flatten()
+        self.propagate(
+            sid,
+            level,
+            slots,
+            |lo, hi| self.level_dense(sid, level - 1, lo, hi),
+            |finer, t, lo, step| {
+                let d = t - lo;
+                if d % step == 0 {
+                    finer.get((d / step) as usize).copied().flatten()
                 } else {
                     None
                 }
-            }));
-            if let Some(v) = rules.aggregation.rollup(&vals, rules.x_files_factor) {
-                out.push((s, v));
-            }
-        }
-        Ok(out)
+            },
+        )
     }
 
     /// Whisper's fetch for one series under the read lock; see [`MetricsBackend::read`].
