@@ -228,6 +228,7 @@ fn seal(
     level: i32,
     o: WriteOptions,
     rules: Option<&Arc<Normalizer>>,
+    checked: bool,
 ) -> (u64, f64) {
     let mut times = Vec::new();
     let mut bytes = 0;
@@ -236,10 +237,16 @@ fn seal(
         let mut a = YearArchive::open(tmp.path(), 2026).expect("open");
         a.options = o;
         a.rules = rules.cloned();
+        // as from the hot store: every record stamped by the rules that normalized it (the
+        // seal then trusts their fields), unless `checked` asks for the slow path
+        let stamps: Vec<Option<u64>> = match rules {
+            Some(n) if !checked => vec![Some(n.stamp()); recs.len()],
+            _ => Vec::new(),
+        };
         let origin = Instant::now();
         let t = cpu_ns(origin);
         let e = a
-            .append_day(day_of_ns(recs[0].timestamp_ns), recs, level, None)
+            .append_day_stamped(day_of_ns(recs[0].timestamp_ns), recs, &stamps, level, None)
             .expect("append");
         times.push((cpu_ns(origin) - t) as f64);
         bytes = e.iter().map(|e| e.len).sum();
@@ -299,13 +306,16 @@ fn size(lines: usize, grid: bool) {
         levels = vec![5, 6, 7, 8, 9];
     }
     for level in levels {
-        let (bytes, cpu) = seal(&recs, level, WriteOptions::default(), Some(&rules));
-        println!(
-            "format3 level={level} bytes={bytes} vs_zstd19_long27={:.3} vs_zstd19={:.3} seal_mb_per_s_per_core={:.1}",
-            bytes as f64 / z19l as f64,
-            bytes as f64 / z19 as f64,
-            raw_bytes as f64 / 1e6 / (cpu / 1e9),
-        );
+        for checked in [false, true] {
+            let (bytes, cpu) = seal(&recs, level, WriteOptions::default(), Some(&rules), checked);
+            println!(
+                "format3{} level={level} bytes={bytes} vs_zstd19_long27={:.3} vs_zstd19={:.3} seal_mb_per_s_per_core={:.1}",
+                if checked { "_unstamped" } else { "" },
+                bytes as f64 / z19l as f64,
+                bytes as f64 / z19 as f64,
+                raw_bytes as f64 / 1e6 / (cpu / 1e9),
+            );
+        }
     }
     let mut configs = vec![(shipped, WriteOptions::default())];
     if grid {
@@ -336,7 +346,7 @@ fn size(lines: usize, grid: bool) {
         }
     }
     for (level, o) in configs {
-        let (bytes, cpu) = seal(&recs, level, o, None);
+        let (bytes, cpu) = seal(&recs, level, o, None, false);
         println!(
             "format2 level={level} window_log={} long={} frame_max_bytes={} recv_unit_ns={} bytes={bytes} vs_zstd19_long27={:.3} vs_zstd19={:.3} seal_mb_per_s_per_core={:.1}",
             o.window_log,
@@ -427,14 +437,18 @@ fn parts(lines: usize) {
     };
     let mb = |ns: f64| raw_bytes as f64 / 1e6 / (ns / 1e9);
     let mut out = Vec::new();
-    for (name, rules) in [("format2", None), ("format3", Some(&norm))] {
+    for (name, rules, trusted) in [
+        ("format2", None, false),
+        ("format3_unstamped", Some(&norm), false),
+        ("format3", Some(&norm), true),
+    ] {
         let mut times = Vec::new();
         for _ in 0..3 {
             out.clear();
             let origin = Instant::now();
             let t = cpu_ns(origin);
             for r in &recs {
-                record::encode_with(r, ctx, rules, &mut out);
+                record::encode_with(r, ctx, rules, trusted, &mut out);
             }
             times.push((cpu_ns(origin) - t) as f64);
         }
@@ -460,6 +474,57 @@ fn parts(lines: usize) {
     }
 }
 
+/// `sealday`: the whole seal as the server runs it, from the hot store to the archive: the
+/// day's records (stamped by the normalizer, as ingested) read back from the tantivy index,
+/// encoded, compressed, written, fsynced, read back and verified, then the partition deleted.
+/// CPU time of the sealing thread, median of 3 (each on a freshly written store).
+fn seal_day_bench(lines: usize) {
+    use telltale::store::logs::LogStore;
+    use telltale::store::logs::writer::{self, RecordBatch, WriterConfig};
+    let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
+    let shared = Arc::new(telltale::normalize::SharedNormalizer::load(Some(&parsers)));
+    let norm = shared.get();
+    let recs = records(&Replay::new(lines, false).chunk(lines), &norm);
+    let raw_bytes: u64 = recs.iter().map(|r| r.raw.len() as u64 + 1).sum();
+    let day = day_of_ns(recs[0].timestamp_ns);
+    let mut times = Vec::new();
+    let mut report = None;
+    for _ in 0..3 {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(LogStore::open(tmp.path()).expect("store"));
+        store.set_archive_rules(shared.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        tx.send(RecordBatch {
+            records: recs.clone(),
+            rules: Some(norm.stamp()),
+        })
+        .expect("send");
+        drop(tx);
+        writer::run(
+            store.clone(),
+            rx,
+            WriterConfig::default(),
+            Arc::new(telltale::metrics::Counters::default()),
+        )
+        .expect("write");
+        let origin = Instant::now();
+        let t = cpu_ns(origin);
+        let r = telltale::store::logs::archive::seal::seal_day(&store, day).expect("seal");
+        times.push((cpu_ns(origin) - t) as f64);
+        assert_eq!(r.records, lines as u64);
+        report = Some(r);
+    }
+    let cpu = median(times);
+    let r = report.expect("ran");
+    println!(
+        "sealday lines={lines} raw_bytes={raw_bytes} frames={} archive_bytes={} seal_cpu_s={:.2} seal_mb_per_s_per_core={:.1}",
+        r.frames,
+        r.compressed_bytes,
+        cpu / 1e9,
+        raw_bytes as f64 / 1e6 / (cpu / 1e9),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -472,6 +537,7 @@ fn main() {
         "grid" => size(n(6000), true),
         "search" => search_bench(n(5_000_000)),
         "parts" => parts(n(6000)),
-        other => eprintln!("unknown mode {other}: size | grid | search"),
+        "sealday" => seal_day_bench(n(600_000)),
+        other => eprintln!("unknown mode {other}: size | grid | search | parts | sealday"),
     }
 }

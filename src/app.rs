@@ -26,10 +26,11 @@ use crate::http::{AppState, router};
 use crate::ingest::monit::inventory::Inventory;
 use crate::ingest::syslog::listener::{self, SyslogSettings};
 use crate::metrics::Counters;
-use crate::model::{LogRecord, MetricPoint};
+use crate::model::MetricPoint;
 use crate::store::events::EventStore;
 use crate::store::logs::LogStore;
 use crate::store::logs::archive::retention::{LogRetention, SharedRetention};
+use crate::store::logs::writer::RecordBatch;
 use crate::store::logs::writer::{self, WriterConfig};
 use crate::store::metrics::retention::{Aggregations, Schemas};
 use crate::store::metrics::{MetricStore, MetricsBackend};
@@ -315,7 +316,7 @@ const STALE_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Marks Monit hosts silent for 3 poll cycles as stale and logs it, until shutdown.
 async fn stale_check(
     hosts: Arc<Inventory>,
-    records: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
+    records: std::sync::mpsc::SyncSender<RecordBatch>,
     counters: Arc<Counters>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -332,7 +333,7 @@ async fn stale_check(
         counters
             .monit_events
             .fetch_add(stale.len() as u64, Ordering::Relaxed);
-        if let Err(std::sync::mpsc::TrySendError::Full(r)) = records.try_send(stale) {
+        if let Err(std::sync::mpsc::TrySendError::Full(r)) = records.try_send(stale.into()) {
             // rare and worth keeping: wait for room off the executor
             let tx = records.clone();
             tokio::task::spawn_blocking(move || {

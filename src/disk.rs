@@ -103,7 +103,7 @@ pub async fn monitor(
     retention: SharedRetention,
     state: Arc<DiskFloorState>,
     counters: Arc<Counters>,
-    records: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
+    records: std::sync::mpsc::SyncSender<crate::store::logs::writer::RecordBatch>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(PROBE_EVERY);
@@ -159,7 +159,7 @@ pub async fn monitor(
             ..LogRecord::default()
         };
         // a full pipeline must not stall the monitor; the warning is in the server log anyway
-        let _ = records.try_send(vec![record]);
+        let _ = records.try_send(vec![record].into());
     }
 }
 

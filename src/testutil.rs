@@ -34,9 +34,16 @@ pub fn csv_fields(line: &str) -> Vec<String> {
 /// Opens the log store in `dir`, writes `records` through the real writer thread's loop
 /// (committed, searchable) and returns the store.
 pub fn write_logs(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
+    write_batches(dir, vec![records.into()])
+}
+
+/// [`write_logs`] for batches as the normalize stage sends them (with a normalizer stamp).
+pub fn write_batches(dir: &Path, batches: Vec<writer::RecordBatch>) -> Arc<LogStore> {
     let store = Arc::new(LogStore::open(dir).unwrap());
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
-    tx.send(records).unwrap();
+    let (tx, rx) = std::sync::mpsc::sync_channel(batches.len().max(1));
+    for b in batches {
+        tx.send(b).unwrap();
+    }
     drop(tx);
     writer::run(
         store.clone(),

@@ -259,7 +259,7 @@ pub fn restore(
     for e in frames {
         let records = a.read_frame(e)?;
         n += records.len() as u64;
-        if tx.send(records).is_err() {
+        if tx.send(records.into()).is_err() {
             break;
         }
         p.frames_done += 1;
@@ -319,7 +319,7 @@ mod tests {
         {
             let store = Arc::new(LogStore::open(tmp.path()).unwrap());
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            tx.send(records).unwrap();
+            tx.send(records.into()).unwrap();
             drop(tx);
             writer::run(
                 store,

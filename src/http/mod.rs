@@ -21,8 +21,9 @@ pub use error::ApiError;
 use crate::config::MonitUser;
 use crate::ingest::monit::inventory::Inventory;
 use crate::metrics::Counters;
-use crate::model::{LogRecord, MetricPoint};
+use crate::model::MetricPoint;
 use crate::store::logs::LogStore;
+use crate::store::logs::writer::RecordBatch;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,7 +39,7 @@ pub struct AppState {
     /// Where Monit's event records go: straight to the log writer (they are already
     /// normalized). `None` drops them. A clone lives here, so the writer ends only after the
     /// HTTP server has stopped and dropped its state.
-    pub records: Option<std::sync::mpsc::SyncSender<Vec<LogRecord>>>,
+    pub records: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
     /// The live Monit inventory behind `/api/hosts`.
     pub hosts: Arc<Inventory>,
     /// Who may post to `/collector`.

@@ -87,7 +87,7 @@ fn hand_off(s: &AppState, c: monit::Converted) {
         s.counters
             .monit_events
             .fetch_add(c.records.len() as u64, Ordering::Relaxed);
-        match tx.try_send(c.records) {
+        match tx.try_send(c.records.into()) {
             Ok(()) | Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {}
             // events are rare and matter: wait for room on a blocking thread, not here
             Err(std::sync::mpsc::TrySendError::Full(r)) => {
@@ -148,12 +148,12 @@ mod tests {
     use super::*;
     use crate::ingest::monit::inventory::Inventory;
     use crate::metrics::Counters;
-    use crate::model::{LogRecord, MetricPoint};
+    use crate::model::MetricPoint;
     use crate::store::logs::LogStore;
 
     type Channels = (
         tokio::sync::mpsc::Receiver<Vec<MetricPoint>>,
-        std::sync::mpsc::Receiver<Vec<LogRecord>>,
+        std::sync::mpsc::Receiver<crate::store::logs::writer::RecordBatch>,
     );
 
     fn state(dir: &std::path::Path) -> (AppState, Channels) {
@@ -219,7 +219,7 @@ mod tests {
             p.iter()
                 .any(|m| m.name == "monit.localhost.flaky.status" && m.value == 1.0)
         );
-        let recs = records.try_recv().unwrap();
+        let recs = records.try_recv().unwrap().records;
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].app, "monit");
         assert_eq!(recs[0].severity, Some(3));

@@ -15,6 +15,7 @@ use crate::ingest::syslog;
 use crate::ingest::syslog::listener::RawBatch;
 use crate::metrics::Counters;
 use crate::model::LogRecord;
+use crate::store::logs::writer::RecordBatch;
 
 /// The rule engine as the pipeline uses it: built once at startup and shared (`Arc`) with
 /// whoever reports its counters.
@@ -23,7 +24,14 @@ pub struct Normalizer {
     rules: rules::RuleSet,
     /// What `rules` was built from: the archive keeps a copy to re-derive fields on read.
     sources: rules::Sources,
+    /// [`Normalizer::stamp`], computed on first use.
+    stamp: std::sync::OnceLock<u64>,
 }
+
+/// Bumped whenever the rule engine's output for the same rule files changes (a capture type
+/// normalizes differently, matching order changes): records stamped by an older engine are
+/// then re-checked rather than trusted when sealed.
+const ENGINE_REVISION: u32 = 1;
 
 impl Normalizer {
     /// Loads the shipped rules overlaid by `dir`, or by `./parsers` when `dir` is `None` and it
@@ -55,7 +63,31 @@ impl Normalizer {
     /// Compiles `sources`; returns the errors of the rules that did not compile.
     pub fn build(sources: rules::Sources) -> (Normalizer, Vec<rules::LoadError>) {
         let (rules, errors) = sources.build();
-        (Normalizer { rules, sources }, errors)
+        (
+            Normalizer {
+                rules,
+                sources,
+                stamp: std::sync::OnceLock::new(),
+            },
+            errors,
+        )
+    }
+
+    /// Names what this normalizer does: the XXH64 of this build's version, the engine revision
+    /// and the rule sources. The hot store keeps it beside every record the normalize stage
+    /// produced, so sealing can tell that re-applying the same rules to the same line gives
+    /// the record's fields back without running them again (`docs/format/logs.md`).
+    pub fn stamp(&self) -> u64 {
+        *self.stamp.get_or_init(|| {
+            let mut bytes = format!(
+                "telltale {} rules engine {ENGINE_REVISION}\n",
+                env!("CARGO_PKG_VERSION")
+            )
+            .into_bytes();
+            // serializing strings into a Vec cannot fail
+            let _ = serde_json::to_writer(&mut bytes, &self.sources);
+            crate::store::logs::archive::rules::xxh64(&bytes)
+        })
     }
 
     /// The texts the rules were built from.
@@ -144,7 +176,7 @@ pub fn normalize(msg: &crate::model::RawMessage, normalizer: &Normalizer) -> Log
 /// lets the writer finish).
 pub fn run(
     mut rx: mpsc::Receiver<RawBatch>,
-    out: std::sync::mpsc::SyncSender<Vec<LogRecord>>,
+    out: std::sync::mpsc::SyncSender<RecordBatch>,
     counters: Arc<Counters>,
     normalizer: Arc<SharedNormalizer>,
 ) {
@@ -154,7 +186,11 @@ pub fn run(
         counters
             .logs_normalized
             .fetch_add(records.len() as u64, Ordering::Relaxed);
-        if out.send(records).is_err() {
+        let batch = RecordBatch {
+            records,
+            rules: Some(n.stamp()),
+        };
+        if out.send(batch).is_err() {
             // the writer died; its error is reported by app::run
             return;
         }

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod day;
 pub mod schema;
+mod stored;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -226,15 +227,30 @@ impl LogStore {
     /// Every committed record of a day, in index order (not sorted): what sealing reads.
     /// Whole-day in memory for now; a streaming reader is left for large days.
     pub fn day_records(&self, day: i64) -> Result<Vec<LogRecord>, StoreError> {
+        Ok(self
+            .day_records_stamped(day)?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// [`LogStore::day_records`], each with the stamp of the normalizer that produced it
+    /// (None when it did not come through the normalize stage, or predates stamps).
+    pub fn day_records_stamped(
+        &self,
+        day: i64,
+    ) -> Result<Vec<(LogRecord, Option<u64>)>, StoreError> {
         let part = self.partition(day)?;
         part.reader.reload()?;
         let searcher = part.reader.searcher();
         let mut out = Vec::with_capacity(usize::try_from(searcher.num_docs()).unwrap_or(0));
-        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            for doc_id in seg.doc_ids_alive() {
-                let doc: TantivyDocument =
-                    searcher.doc(tantivy::DocAddress::new(ord as u32, doc_id))?;
-                out.push(record_from_doc(&part.fields, &doc));
+        for seg in searcher.segment_readers() {
+            // block by block, in doc order: each block is decompressed once
+            let docs = seg
+                .get_store_reader(1)
+                .map_err(|e| StoreError::Tantivy(e.into()))?;
+            for doc in docs.iter::<stored::StoredDoc>(seg.alive_bitset()) {
+                out.push(doc?.into_record(&part.fields));
             }
         }
         Ok(out)

@@ -41,6 +41,10 @@ pub struct LogFields {
     /// `status:>=500` and `client_ip:10.0.0.0/8` are fast-field range queries. Absent in
     /// format v1 partitions (None there).
     pub typed: Option<Field>,
+    /// The stamp of the normalizer that produced the record ([`crate::normalize::Normalizer::stamp`]),
+    /// stored only: lets sealing skip re-running the rules. Absent in older partitions and on
+    /// records that did not come through the normalize stage.
+    pub rules: Option<Field>,
 }
 
 impl LogFields {
@@ -98,6 +102,7 @@ impl LogFields {
             raw: b.add_bytes_field("raw", STORED),
             received: b.add_i64_field("received", STORED),
             typed: Some(b.add_json_field("typed", typed)),
+            rules: Some(b.add_u64_field("rules", STORED)),
         };
         (b.build(), fields)
     }
@@ -118,6 +123,7 @@ impl LogFields {
             raw: f("raw")?,
             received: f("received")?,
             typed: schema.get_field("typed").ok(),
+            rules: schema.get_field("rules").ok(),
         })
     }
 }

@@ -36,6 +36,72 @@ fn all(store: &LogStore, q: &str, from: i64, until: i64) -> Vec<LogRecord> {
     store.search(&compile, from, until, 100).unwrap().hits
 }
 
+/// Each record keeps the stamp of the normalizer whose batch it came in (none for records
+/// made elsewhere), so sealing can trust the fields those rules gave it.
+#[test]
+fn records_keep_the_stamp_of_their_normalizer() {
+    use crate::store::logs::writer::RecordBatch;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::testutil::write_batches(
+        tmp.path(),
+        vec![
+            RecordBatch {
+                records: vec![rec(DAY1, "a", "x", "stamped one")],
+                rules: Some(0xdead_beef_0123_4567),
+            },
+            vec![rec(DAY1 + 1, "b", "y", "made elsewhere")].into(),
+            RecordBatch {
+                records: vec![rec(DAY1 + 2, "c", "z", "stamped two")],
+                rules: Some(7),
+            },
+        ],
+    );
+    let mut got: Vec<(String, Option<u64>)> = store
+        .day_records_stamped(20_781)
+        .unwrap()
+        .into_iter()
+        .map(|(r, s)| (r.host, s))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("a".into(), Some(0xdead_beef_0123_4567)),
+            ("b".into(), None),
+            ("c".into(), Some(7)),
+        ]
+    );
+}
+
+/// Sealing reads a day straight from the doc store; it must give exactly the records a
+/// search returns (which go through tantivy's own documents).
+#[test]
+fn a_day_read_for_sealing_is_what_search_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bare = rec(DAY1 + 5_000, "h2", "", "no pid no msgid");
+    bare.pid.clear();
+    bare.msgid.clear();
+    bare.severity = None;
+    bare.facility = None;
+    bare.fields.clear();
+    bare.raw = vec![0xff, 0, b'\n'];
+    let mut many = rec(DAY1 + 6_000, "h3", "app", "many fields");
+    many.fields = vec![
+        ("origin@1.ip".into(), "10.0.0.1".into()),
+        ("status".into(), "503".into()),
+        ("a.b.c".into(), "deep".into()),
+        ("took_ms".into(), "1.5".into()),
+    ];
+    let records = vec![rec(DAY1, "h1", "sshd", "hello one"), bare, many];
+    let store = write(tmp.path(), records.clone());
+    let mut read = store.day_records(20_781).unwrap();
+    let mut searched = all(&store, "*", i64::MIN, i64::MAX);
+    read.sort_by_key(|r| r.timestamp_ns);
+    searched.sort_by_key(|r| r.timestamp_ns);
+    assert_eq!(read, searched);
+    assert_eq!(read, records);
+}
+
 #[test]
 fn records_round_trip_partitioned_by_utc_day_newest_first() {
     let tmp = tempfile::tempdir().unwrap();
@@ -121,6 +187,9 @@ fn frozen_fixture_v1_stays_readable() {
         .len(),
         1
     );
+    // a partition from before normalizer stamps has none: sealing checks its records
+    let stamps = store.day_records_stamped(20_781).unwrap();
+    assert!(stamps.iter().all(|(_, s)| s.is_none()), "{stamps:?}");
     let meta = super::day::DayMeta::load(&day_dst, 20_781).unwrap();
     assert_eq!(meta.count, 2);
     assert_eq!(meta.min_ts_ns, DAY1);

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use tantivy::schema::{Field, OwnedValue};
+use tantivy::schema::OwnedValue;
 use tantivy::{DateTime, IndexWriter, TantivyDocument};
 
 use super::day::DayMeta;
@@ -66,19 +66,36 @@ impl Default for WriterConfig {
     }
 }
 
+/// Records on their way to the writer, with the stamp of the normalizer that produced them
+/// (None for records made elsewhere: Monit events, telltale's own notices, restores).
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    pub records: Vec<LogRecord>,
+    pub rules: Option<u64>,
+}
+
+impl From<Vec<LogRecord>> for RecordBatch {
+    fn from(records: Vec<LogRecord>) -> Self {
+        RecordBatch {
+            records,
+            rules: None,
+        }
+    }
+}
+
 struct OpenDay {
     writer: IndexWriter,
     /// Facts about documents added since the last commit.
     pending: DayMeta,
     last_used: Instant,
-    /// The partition's typed field, if its format has one.
-    typed: Option<Field>,
+    /// The partition's own field handles (an older format lacks the newer fields).
+    fields: LogFields,
 }
 
 /// Runs until every sender of `rx` is dropped, then commits what it holds and returns.
 pub fn run(
     store: Arc<LogStore>,
-    rx: Receiver<Vec<LogRecord>>,
+    rx: Receiver<RecordBatch>,
     cfg: WriterConfig,
     counters: Arc<Counters>,
 ) -> Result<(), StoreError> {
@@ -107,8 +124,8 @@ pub fn run(
         let wait = next_commit.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(batch) => {
-                for rec in batch {
-                    w.add(rec)?;
+                for rec in batch.records {
+                    w.add(rec, batch.rules)?;
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -148,13 +165,14 @@ struct Writer {
 struct ColdDay {
     docs: Vec<TantivyDocument>,
     pending: DayMeta,
-    /// The partition's typed field, if its format has one.
-    typed: Option<Field>,
+    /// The partition's own field handles.
+    fields: LogFields,
 }
 
-/// The document for a record. Field handles are the current schema's, which extends older
-/// formats only by appending fields; `typed` is the partition's own (None in format v1).
-fn to_doc(f: &LogFields, typed: Option<Field>, rec: &LogRecord) -> TantivyDocument {
+/// The document for a record, with a partition's own field handles: a newer schema extends
+/// an older one only by appending fields, which an older partition lacks (`typed` and `rules`
+/// are None there and are skipped). `rules` is the stamp of the normalizer that made `rec`.
+fn to_doc(f: &LogFields, rec: &LogRecord, rules: Option<u64>) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_date(
         f.timestamp,
@@ -183,7 +201,7 @@ fn to_doc(f: &LogFields, typed: Option<Field>, rec: &LogRecord) -> TantivyDocume
             .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
             .collect();
         doc.add_field_value(f.fields, &OwnedValue::Object(obj));
-        if let Some(typed) = typed {
+        if let Some(typed) = f.typed {
             let nums: Vec<(String, OwnedValue)> = rec
                 .fields
                 .iter()
@@ -195,6 +213,9 @@ fn to_doc(f: &LogFields, typed: Option<Field>, rec: &LogRecord) -> TantivyDocume
         }
     }
     doc.add_bytes(f.raw, &rec.raw);
+    if let (Some(field), Some(stamp)) = (f.rules, rules) {
+        doc.add_u64(field, stamp);
+    }
     doc
 }
 
@@ -225,7 +246,7 @@ fn is_hot(day: i64) -> bool {
 }
 
 impl Writer {
-    fn add(&mut self, rec: LogRecord) -> Result<(), StoreError> {
+    fn add(&mut self, rec: LogRecord, rules: Option<u64>) -> Result<(), StoreError> {
         // a sender whose clock runs more than a day ahead is filed under the day we got it
         let part_ns = if rec.timestamp_ns > rec.received_ns.saturating_add(NS_PER_DAY) {
             rec.received_ns
@@ -233,12 +254,11 @@ impl Writer {
             rec.timestamp_ns
         };
         let day = day_of_ns(part_ns);
-        let f = *self.store.fields();
         if !self.open.contains_key(&day) && is_hot(day) {
             self.open_day(day)?;
         }
         if let Some(od) = self.open.get_mut(&day) {
-            let doc = to_doc(&f, od.typed, &rec);
+            let doc = to_doc(&od.fields, &rec, rules);
             od.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
             od.last_used = Instant::now();
             od.writer.add_document(doc)?;
@@ -250,10 +270,10 @@ impl Writer {
             std::collections::btree_map::Entry::Vacant(e) => e.insert(ColdDay {
                 docs: Vec::new(),
                 pending: DayMeta::empty(day),
-                typed: self.store.partition(day)?.fields.typed,
+                fields: self.store.partition(day)?.fields,
             }),
         };
-        cd.docs.push(to_doc(&f, cd.typed, &rec));
+        cd.docs.push(to_doc(&cd.fields, &rec, rules));
         cd.pending.add(rec.timestamp_ns, &rec.host, &rec.app);
         self.cold_docs += 1;
         Ok(())
@@ -270,7 +290,7 @@ impl Writer {
                 writer,
                 pending: DayMeta::empty(day),
                 last_used: Instant::now(),
-                typed: part.fields.typed,
+                fields: part.fields,
             },
         );
         Ok(())

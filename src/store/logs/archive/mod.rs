@@ -20,7 +20,7 @@ pub mod rules;
 pub mod seal;
 pub mod search;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -386,6 +386,21 @@ impl YearArchive {
         level: i32,
         fault: Option<seal::Step>,
     ) -> Result<Vec<FrameEntry>, ArchiveError> {
+        self.append_day_stamped(day, records, &[], level, fault)
+    }
+
+    /// [`YearArchive::append_day`] for records from the hot store, each with the stamp of the
+    /// normalizer that produced it (`stamps[i]` for `records[i]`; missing ones count as None).
+    /// A record stamped by the very rules of this seal's snapshot has exactly the fields and
+    /// severity those rules give its line, so it is encoded without running them again.
+    pub fn append_day_stamped(
+        &mut self,
+        day: i64,
+        records: &[LogRecord],
+        stamps: &[Option<u64>],
+        level: i32,
+        fault: Option<seal::Step>,
+    ) -> Result<Vec<FrameEntry>, ArchiveError> {
         let o = self.options;
         let ctx = record::Context {
             day,
@@ -413,7 +428,7 @@ impl YearArchive {
         };
         let mut frames: Vec<(Vec<u8>, FrameEntry)> = Vec::new();
         let mut start = 0;
-        let mut raw = Vec::new();
+        let (mut raw, mut lines, mut ends) = (Vec::new(), Vec::new(), Vec::new());
         while start < records.len() {
             // a frame is a time slice of the day ...
             let mut end = start;
@@ -426,29 +441,27 @@ impl YearArchive {
                 end += 1;
             }
             let chunk = &records[start..end];
-            // ... whose lines are grouped by app and host (time order within a group), so
-            // lines from the same program are neighbours for the compressor
-            let keys: Vec<(String, String)> = chunk
-                .iter()
-                .map(|r| (r.app.to_lowercase(), r.host.to_lowercase()))
-                .collect();
-            let mut order: Vec<usize> = (0..chunk.len()).collect();
-            order.sort_by(|&a, &b| {
-                keys[a]
-                    .cmp(&keys[b])
-                    .then(chunk[a].timestamp_ns.cmp(&chunk[b].timestamp_ns))
-            });
+            // ... whose lines are grouped by app, then ordered by message (then host and
+            // time), so the same message from many hosts and hours sits in one run, where
+            // the compressor finds each repeat right behind the previous one
+            let names = Names::of(chunk);
+            let order = line_order(chunk, &names);
+            let stamp = rules.as_ref().map(|r| r.1.stamp());
+            // encoded in memory order (time), then laid out in line order
+            lines.clear();
+            ends.clear();
+            for (i, r) in chunk.iter().enumerate() {
+                let trusted = stamp.is_some() && stamps.get(start + i).copied().flatten() == stamp;
+                record::encode_with(r, ctx, rules.as_ref().map(|r| &*r.1), trusted, &mut lines);
+                ends.push(lines.len());
+            }
             raw.clear();
             for &i in &order {
-                record::encode_with(&chunk[i], ctx, rules.as_ref().map(|r| &*r.1), &mut raw);
+                let from = if i == 0 { 0 } else { ends[i - 1] };
+                raw.extend_from_slice(&lines[from..ends[i]]);
             }
             let compressed = compress(&raw, level, o).map_err(io(&self.zst))?;
-            let mut hosts = BTreeSet::new();
-            let mut apps = BTreeSet::new();
-            for (a, h) in keys {
-                hosts.insert(h);
-                apps.insert(a);
-            }
+            let (mut hosts, mut apps) = (names.hosts, names.apps);
             let overflow = hosts.len() > MAX_LISTED || apps.len() > MAX_LISTED;
             if overflow {
                 hosts.clear();
@@ -613,6 +626,85 @@ impl YearArchive {
 }
 
 /// One independent zstd frame with its content size recorded, so `zstd -l` can list it.
+/// The distinct hosts and apps of a frame, lowercased and sorted (what its index entry
+/// lists), and each record's rank in them; each distinct name is lowercased once.
+struct Names {
+    app: Vec<u32>,
+    host: Vec<u32>,
+    apps: Vec<String>,
+    hosts: Vec<String>,
+}
+
+impl Names {
+    fn of(chunk: &[LogRecord]) -> Names {
+        let (app, apps) = ranks(chunk.iter().map(|r| r.app.as_str()));
+        let (host, hosts) = ranks(chunk.iter().map(|r| r.host.as_str()));
+        Names {
+            app,
+            host,
+            apps,
+            hosts,
+        }
+    }
+}
+
+/// Each value's rank among the distinct lowercased values, and those values sorted.
+fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<u32>, Vec<String>) {
+    let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let per: Vec<u32> = values
+        .map(|v| {
+            *ids.entry(v).or_insert_with(|| {
+                distinct.push(v);
+                (distinct.len() - 1) as u32
+            })
+        })
+        .collect();
+    let lower: Vec<String> = distinct.iter().map(|v| v.to_lowercase()).collect();
+    let mut sorted = lower.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let rank: Vec<u32> = lower
+        .iter()
+        .map(|l| sorted.binary_search(l).unwrap_or(0) as u32)
+        .collect();
+    (
+        per.into_iter().map(|id| rank[id as usize]).collect(),
+        sorted,
+    )
+}
+
+/// The order of a frame's lines: by app, message, host and time (index last, so the order is
+/// total). Messages are ordered by their first 32 bytes, then by a hash of the whole: equal
+/// messages end up together and similar ones close by, without comparing long strings.
+fn line_order(chunk: &[LogRecord], names: &Names) -> Vec<usize> {
+    let prefix = |m: &[u8], at: usize| {
+        let mut b = [0u8; 16];
+        let part = m.get(at..).unwrap_or_default();
+        let n = part.len().min(16);
+        b[..n].copy_from_slice(&part[..n]);
+        u128::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u32, u128, u128, u64, u32, i64, u32)> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let m = r.message.as_bytes();
+            (
+                names.app[i],
+                prefix(m, 0),
+                prefix(m, 16),
+                if m.len() > 32 { rules::xxh64(m) } else { 0 },
+                names.host[i],
+                r.timestamp_ns,
+                i as u32,
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|k| k.6 as usize).collect()
+}
+
 fn compress(raw: &[u8], level: i32, o: WriteOptions) -> std::io::Result<Vec<u8>> {
     use zstd::zstd_safe::CParameter;
     let mut enc = zstd::stream::write::Encoder::new(Vec::with_capacity(raw.len() / 8), level)?;

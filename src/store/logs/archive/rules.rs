@@ -208,6 +208,11 @@ mod tests {
         let back = load(dir.path(), &s.id).unwrap();
         assert_eq!(back.sources(), n.sources());
         assert_eq!(back.rules().rules().len(), n.rules().rules().len());
+        // records the live rules stamped are trusted by a seal with the snapshot's
+        assert_eq!(back.stamp(), n.stamp());
+        let mut other = n.sources().clone();
+        other.files.push(("extra.toml".into(), String::new()));
+        assert_ne!(Normalizer::build(other).0.stamp(), n.stamp());
         // a torn copy is rewritten
         std::fs::write(path_of(dir.path(), &s.id), b"{\"libr").unwrap();
         assert!(s.persist(dir.path()).unwrap());

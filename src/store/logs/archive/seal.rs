@@ -108,7 +108,8 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
-    let held = store.day_records(day)?;
+    let (held, stamps): (Vec<LogRecord>, Vec<Option<u64>>) =
+        store.day_records_stamped(day)?.into_iter().unzip();
     let pair = |r: &LogRecord| (r.host.to_lowercase(), r.app.to_lowercase());
     let already = archive.day_counts().contains_key(&day);
     let mut before = 0;
@@ -116,7 +117,7 @@ pub fn seal_day_with_due(
     // (deletion is by pair), so they are due whatever the policy now says (a crash, then a
     // longer window)
     let mut forced = BTreeSet::new();
-    let mut records = if already {
+    let rest = if already {
         // The day was sealed before. Its partition holds either the same records (a crash
         // after the commit point: finish the deletion) or lines that arrived after the seal
         // (archive them as one more group), or both: keep only what the archive lacks.
@@ -143,9 +144,9 @@ pub fn seal_day_with_due(
             .filter(|(_, n)| *n > 0)
             .map(|(p, _)| p)
             .collect();
-        rest
+        Some(rest)
     } else {
-        held.clone()
+        None
     };
     let is_due = |r: &LogRecord| due(day, &r.host, &r.app) || forced.contains(&pair(r));
     // what the partition holds, by due-ness: decides what is deleted from it afterwards
@@ -158,8 +159,13 @@ pub fn seal_day_with_due(
             kept.add(r.timestamp_ns, &r.host, &r.app);
         }
     }
-    drop(held);
-    records.retain(|r| is_due(r));
+    // records to archive, with the stamp of the rules that made them (none for leftovers of
+    // an interrupted seal: they are checked the slow way)
+    let mut records: Vec<(LogRecord, Option<u64>)> = match rest {
+        Some(rest) => rest.into_iter().map(|r| (r, None)).collect(),
+        None => held.into_iter().zip(stamps).collect(),
+    };
+    records.retain(|(r, _)| is_due(r));
     if records.is_empty() {
         finish(store, day, &kept, &due_pairs, already)?;
         report.records = before;
@@ -168,14 +174,26 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let resumed = already;
-    records.sort_by_key(|r| r.timestamp_ns);
+    records.sort_by_key(|(r, _)| r.timestamp_ns);
     archive.rules = store.archive_rules();
-    let written = archive.append_day(day, &records, level, fault)?;
-    // read back what is on disk through a fresh open, not what we hold in memory
+    let (records, stamps): (Vec<LogRecord>, Vec<Option<u64>>) = records.into_iter().unzip();
+    let written = archive.append_day_stamped(day, &records, &stamps, level, fault)?;
+    // read back what is on disk through a fresh open, not what we hold in memory: each frame's
+    // CRC, its zstd content checksum (the XXH64 of the lines as encoded) and length, and its
+    // line count. The lines decode to the records by construction: the encoder kept every
+    // member that decoding would not give back (docs/format/archive.md)
     let check = YearArchive::open(&dir, archive.year)?;
     let mut found = 0u64;
     for e in check.entries().iter().filter(|e| written.contains(e)) {
-        found += check.read_frame(e)?.len() as u64;
+        let lines = check.read_raw(e)?.iter().filter(|&&c| c == b'\n').count() as u64;
+        if lines != e.count {
+            return Err(ArchiveError::Mismatch {
+                day: report.day,
+                expected: e.count,
+                found: lines,
+            });
+        }
+        found += lines;
     }
     if found != records.len() as u64 {
         return Err(ArchiveError::Mismatch {
