@@ -154,6 +154,76 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
     assert_eq!(s.counter("syslog_udp_dropped_disk_floor"), 10);
 }
 
+/// statsd obeys the disk floor like syslog: datagrams that arrive while paused are dropped and
+/// counted, a TCP connection is not read until the floor is lowered by a reload, and then what
+/// it was sent is aggregated and flushed into the store.
+#[test]
+fn issue7_the_disk_floor_holds_statsd_tcp_and_counts_statsd_udp() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("logs.toml");
+    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
+    // idle stats deleted: a later empty flush cannot overwrite the one with data
+    let s = Server::start(&format!(
+        "[logs]\nretention = {:?}\n[statsd]\nflush_interval_ms = 500\ndelete_idle_stats = true\n",
+        policy.display().to_string()
+    ));
+    wait_for("the pause", Duration::from_secs(30), || {
+        health(&s).contains("disk_floor: paused")
+    });
+    let mut tcp = TcpStream::connect(s.statsd).expect("connect statsd");
+    tcp.write_all(b"floor.statsd.tcp:7|c\n").expect("write");
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for _ in 0..4 {
+        udp.send_to(b"floor.statsd.udp:1|c", s.statsd)
+            .expect("send");
+    }
+    assert_eq!(
+        s.wait_counter("statsd_udp_dropped_disk_floor", 4, Duration::from_secs(30)),
+        4
+    );
+    assert_eq!(s.counter("statsd_tcp_connections"), 1);
+    assert_eq!(
+        s.counter("statsd_tcp_received"),
+        0,
+        "paused statsd TCP was read"
+    );
+    let values = |target: &str| -> Vec<f64> {
+        s.render(&format!("target={target}&from=-10min"))
+            .as_array()
+            .expect("series")
+            .iter()
+            .flat_map(|series| series["datapoints"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p[0].as_f64())
+            .collect()
+    };
+    assert!(values("stats_counts.floor.statsd.tcp").is_empty());
+
+    std::fs::write(&policy, "disk_floor = \"off\"\n").expect("write policy");
+    wait_for("the resume", Duration::from_secs(30), || {
+        !health(&s).contains("paused")
+    });
+    // the held line, read from the same connection, is flushed into the store
+    wait_for("the held statsd counter", Duration::from_secs(30), || {
+        values("stats_counts.floor.statsd.tcp") == [7.0]
+    });
+    assert_eq!(s.counter("statsd_tcp_received"), 1);
+    udp.send_to(b"floor.statsd.after:2|c", s.statsd)
+        .expect("send");
+    wait_for(
+        "a datagram after the resume",
+        Duration::from_secs(30),
+        || values("stats_counts.floor.statsd.after") == [2.0],
+    );
+    // the dropped datagrams never became a series
+    assert!(values("stats_counts.floor.statsd.udp").is_empty());
+    assert_eq!(s.counter("statsd_udp_dropped_disk_floor"), 4);
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        String::from_utf8_lossy(&metrics)
+            .contains("telltale_statsd_udp_dropped_disk_floor_total 4")
+    );
+}
+
 /// Decodes a chunked HTTP/1.1 body.
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -71,6 +71,8 @@ counters! {
     statsd_udp_received,
     /// statsd datagrams dropped because the aggregator's queue was full (UDP has no back-pressure)
     statsd_udp_dropped,
+    /// statsd datagrams dropped because free disk space was below the disk floor
+    statsd_udp_dropped_disk_floor,
     /// statsd packets (reads up to a newline) received over TCP
     statsd_tcp_received,
     /// statsd TCP connections accepted
