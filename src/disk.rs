@@ -86,7 +86,8 @@ impl DiskFloorState {
         }
     }
 
-    fn set(&self, paused: bool, reason: String) {
+    /// Pauses or resumes, with what `/health` says (the monitor's call; tests use it too).
+    pub(crate) fn set(&self, paused: bool, reason: String) {
         match self.reason.lock() {
             Ok(mut r) => *r = reason,
             Err(p) => *p.into_inner() = reason,

@@ -61,6 +61,9 @@ counters! {
     monit_rejected,
     /// Monit posts refused for wrong or missing credentials (401)
     monit_unauthorized,
+    /// Monit posts refused with 503 because free disk space was below the disk floor (Monit
+    /// queues its events and sends them again)
+    monit_refused_disk_floor,
     /// metric points converted from Monit reports and handed to the metrics pipeline
     monit_points,
     /// Monit metric points dropped because the metrics pipeline was full
