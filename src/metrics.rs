@@ -96,6 +96,8 @@ counters! {
     log_commits,
     /// search requests answered
     searches,
+    /// streamed searches whose archive scan stopped early because the client went away
+    search_cancelled,
 }
 
 impl Counters {
