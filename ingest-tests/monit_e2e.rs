@@ -303,3 +303,73 @@ fn collector_checks_credentials_refuses_bad_xml_and_takes_gzip() {
     assert!(s.counter("monit_unauthorized") >= 2);
     assert!(s.counter("monit_rejected") >= 4);
 }
+
+/// Issue 7: while the disk floor pauses ingestion the collector answers 503 with why, and counts
+/// it; a real Monit keeps the events it could not deliver in its event queue and sends them
+/// once the floor is lowered by a reload of `retention/logs.toml`.
+#[test]
+fn issue7_a_paused_collector_answers_503_and_monit_redelivers_its_queued_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("logs.toml");
+    // a floor of 100% of the filesystem is never met: ingestion pauses at the first probe
+    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
+    let s = Server::start(&format!(
+        "[logs]\nretention = {:?}\n",
+        policy.display().to_string()
+    ));
+    let paused = || String::from_utf8_lossy(&s.get("/health").1).contains("disk_floor: paused");
+    let deadline = Instant::now() + WAIT;
+    while !paused() {
+        assert!(Instant::now() < deadline, "not paused: {}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let auth = "Authorization: Basic bW9uaXQ6bW9uaXQ=\r\n";
+    let (st, text) = post(
+        &s,
+        auth,
+        &capture_body("04-program-status-failed-event.http"),
+    );
+    assert_eq!(st, 503, "{text}");
+    assert!(
+        text.contains("ingestion is paused because free disk space is below the disk floor"),
+        "{text}"
+    );
+    // credentials still come first
+    let (st, _) = post(&s, "", &capture_body("03-periodic-status.http"));
+    assert_eq!(st, 401);
+
+    let port = s.http.rsplit(':').next().expect("port").to_string();
+    let m = Monit::start(
+        &format!("http://monit:monit@127.0.0.1:{port}/collector"),
+        "e2e-floor-host",
+    );
+    // refused until the failing program's event is queued too (after Monit's start event)
+    let deadline = Instant::now() + WAIT;
+    while !(m.log().contains("'flaky' status failed")
+        && m.log().matches("Adding event to the queue").count() >= 2)
+    {
+        assert!(Instant::now() < deadline, "monit log: {}", m.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(m.log().contains("503 Service Unavailable"), "{}", m.log());
+    assert!(s.counter("monit_refused_disk_floor") >= 3);
+    assert_eq!(s.counter("monit_reports"), 0);
+    assert_eq!(hosts(&s)["hosts"].as_array().map(Vec::len), Some(0));
+    assert_eq!(s.search("app:monit", "limit=0")["total"], 0);
+
+    std::fs::write(&policy, "disk_floor = \"off\"\n").expect("write policy");
+    let deadline = Instant::now() + WAIT;
+    while paused() {
+        assert!(Instant::now() < deadline, "not resumed: {}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // the program failed once, before the resume: its event arrives only from Monit's queue
+    assert!(
+        s.wait_total("app:monit AND severity:error AND service:flaky", 1, WAIT) >= 1,
+        "queued event not redelivered; monit log: {}\nserver log: {}",
+        m.log(),
+        s.log()
+    );
+    assert!(wait_host(&s, "e2e-floor-host", |_| true).is_some());
+    assert!(s.counter("monit_reports") >= 1);
+}

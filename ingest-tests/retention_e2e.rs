@@ -154,6 +154,76 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
     assert_eq!(s.counter("syslog_udp_dropped_disk_floor"), 10);
 }
 
+/// statsd obeys the disk floor like syslog: datagrams that arrive while paused are dropped and
+/// counted, a TCP connection is not read until the floor is lowered by a reload, and then what
+/// it was sent is aggregated and flushed into the store.
+#[test]
+fn issue7_the_disk_floor_holds_statsd_tcp_and_counts_statsd_udp() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("logs.toml");
+    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
+    // idle stats deleted: a later empty flush cannot overwrite the one with data
+    let s = Server::start(&format!(
+        "[logs]\nretention = {:?}\n[statsd]\nflush_interval_ms = 500\ndelete_idle_stats = true\n",
+        policy.display().to_string()
+    ));
+    wait_for("the pause", Duration::from_secs(30), || {
+        health(&s).contains("disk_floor: paused")
+    });
+    let mut tcp = TcpStream::connect(s.statsd).expect("connect statsd");
+    tcp.write_all(b"floor.statsd.tcp:7|c\n").expect("write");
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for _ in 0..4 {
+        udp.send_to(b"floor.statsd.udp:1|c", s.statsd)
+            .expect("send");
+    }
+    assert_eq!(
+        s.wait_counter("statsd_udp_dropped_disk_floor", 4, Duration::from_secs(30)),
+        4
+    );
+    assert_eq!(s.counter("statsd_tcp_connections"), 1);
+    assert_eq!(
+        s.counter("statsd_tcp_received"),
+        0,
+        "paused statsd TCP was read"
+    );
+    let values = |target: &str| -> Vec<f64> {
+        s.render(&format!("target={target}&from=-10min"))
+            .as_array()
+            .expect("series")
+            .iter()
+            .flat_map(|series| series["datapoints"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p[0].as_f64())
+            .collect()
+    };
+    assert!(values("stats_counts.floor.statsd.tcp").is_empty());
+
+    std::fs::write(&policy, "disk_floor = \"off\"\n").expect("write policy");
+    wait_for("the resume", Duration::from_secs(30), || {
+        !health(&s).contains("paused")
+    });
+    // the held line, read from the same connection, is flushed into the store
+    wait_for("the held statsd counter", Duration::from_secs(30), || {
+        values("stats_counts.floor.statsd.tcp") == [7.0]
+    });
+    assert_eq!(s.counter("statsd_tcp_received"), 1);
+    udp.send_to(b"floor.statsd.after:2|c", s.statsd)
+        .expect("send");
+    wait_for(
+        "a datagram after the resume",
+        Duration::from_secs(30),
+        || values("stats_counts.floor.statsd.after") == [2.0],
+    );
+    // the dropped datagrams never became a series
+    assert!(values("stats_counts.floor.statsd.udp").is_empty());
+    assert_eq!(s.counter("statsd_udp_dropped_disk_floor"), 4);
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        String::from_utf8_lossy(&metrics)
+            .contains("telltale_statsd_udp_dropped_disk_floor_total 4")
+    );
+}
+
 /// Decodes a chunked HTTP/1.1 body.
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -444,4 +514,95 @@ fn issue7_an_app_override_keeps_its_lines_hot_through_a_crashed_seal() {
         seen.dedup();
         assert_eq!(seen.len(), 100, "{step}: each line exactly once");
     }
+}
+
+/// Frames of the archive the cancelled search scans: their progress lines (about 100 bytes
+/// each) must be more than every buffer between the search and a client that stopped reading
+/// can hold (the response channel, hyper's write queue, and the loopback socket buffers, a few
+/// MB at most: 4.3 MB here with Linux's default tcp_wmem), so the search, which goes no faster
+/// than the client reads, cannot finish before the server sees the client is gone.
+const CANCEL_FRAMES: usize = 60_000;
+
+/// Issue 7, streamed search: a client that reads the first progress line and disconnects stops
+/// the archive scan; the server counts it and logs how far it got, short of the whole archive.
+#[test]
+fn issue7_a_streamed_search_stops_when_its_client_goes_away() {
+    use telltale::model::time::{NS_PER_DAY, civil_from_days, day_of_ns, now_ns};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    // an archive of one-record frames, written as the sealer writes them
+    let day = day_of_ns(now_ns()) - 60;
+    let records: Vec<telltale::model::LogRecord> = (0..CANCEL_FRAMES)
+        .map(|i| {
+            let ts = day * NS_PER_DAY + i as i64 * 1_000_000;
+            let message = format!("cancelled scan line {i}");
+            telltale::model::LogRecord {
+                timestamp_ns: ts,
+                received_ns: ts,
+                host: "web1".into(),
+                app: "app".into(),
+                raw: message.clone().into_bytes(),
+                message,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut year = telltale::store::logs::archive::YearArchive::open(
+        &data.join("archive"),
+        civil_from_days(day).0,
+    )
+    .expect("open archive");
+    year.options.frame_max_records = 1;
+    let entries = year.append_day(day, &records, 1, None).expect("append day");
+    assert_eq!(entries.len(), CANCEL_FRAMES);
+    drop((year, records));
+    let s = Server::start_in(&data, "");
+
+    let path = format!(
+        "/api/logs/search?q={}&from=-90d&limit=5&stream=1",
+        telltale::cli::urlencode("cancelled")
+    );
+    let addr = s.http.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).expect("connect http");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    // the head, then the first chunk: one progress line
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !String::from_utf8_lossy(&got).contains("\"progress\"") {
+        let n = std::io::Read::read(&mut conn, &mut buf).expect("read");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    drop(conn);
+
+    assert_eq!(
+        s.wait_counter("search_cancelled", 1, Duration::from_secs(60)),
+        1,
+        "{}",
+        s.log()
+    );
+    let log = s.log();
+    let stopped = log
+        .lines()
+        .find_map(|l| l.split("streamed search stopped after ").nth(1))
+        .expect("the cancel is logged");
+    let read: usize = stopped
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("frames read");
+    assert!(
+        stopped.contains(&format!("of {CANCEL_FRAMES} archive frames")),
+        "{stopped}"
+    );
+    assert!(read < CANCEL_FRAMES, "{stopped}");
+    // the server goes on serving; a search that runs to its end reads every frame
+    let all = s.search("cancelled", "from=-90d&limit=1");
+    assert_eq!(all["total"], CANCEL_FRAMES as u64);
+    assert_eq!(s.counter("search_cancelled"), 1);
 }

@@ -213,6 +213,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             tcp,
             points_tx.clone(),
             counters.clone(),
+            disk.pause(),
             stop_rx.clone(),
         ));
     }

@@ -1,9 +1,11 @@
 //! The disk floor: when free space on the data directory's filesystem falls below
 //! `disk_floor` (retention/logs.toml), ingestion pauses so the stores never fill the disk:
-//! syslog and Graphite plaintext TCP readers stop reading (senders buffer, nothing is lost),
-//! their UDP datagrams are dropped and counted. statsd is not paused: it aggregates in memory
-//! and writes a bounded number of points per flush. It resumes with hysteresis, once free space is back above the floor plus 5%
-//! of it, so a disk hovering at the floor does not flap.
+//! syslog, Graphite plaintext and statsd TCP readers stop reading (senders buffer, nothing is
+//! lost), their UDP datagrams are dropped and counted, and the Monit collector answers 503
+//! (Monit queues its events and sends them again). statsd flushes go on: they write a bounded
+//! number of points per interval, for series statsd already has. Ingestion resumes with
+//! hysteresis, once free space is back above the floor plus 5% of it, so a disk hovering at the
+//! floor does not flap.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -86,7 +88,8 @@ impl DiskFloorState {
         }
     }
 
-    fn set(&self, paused: bool, reason: String) {
+    /// Pauses or resumes, with what `/health` says (the monitor's call; tests use it too).
+    pub(crate) fn set(&self, paused: bool, reason: String) {
         match self.reason.lock() {
             Ok(mut r) => *r = reason,
             Err(p) => *p.into_inner() = reason,

@@ -61,6 +61,9 @@ counters! {
     monit_rejected,
     /// Monit posts refused for wrong or missing credentials (401)
     monit_unauthorized,
+    /// Monit posts refused with 503 because free disk space was below the disk floor (Monit
+    /// queues its events and sends them again)
+    monit_refused_disk_floor,
     /// metric points converted from Monit reports and handed to the metrics pipeline
     monit_points,
     /// Monit metric points dropped because the metrics pipeline was full
@@ -71,6 +74,8 @@ counters! {
     statsd_udp_received,
     /// statsd datagrams dropped because the aggregator's queue was full (UDP has no back-pressure)
     statsd_udp_dropped,
+    /// statsd datagrams dropped because free disk space was below the disk floor
+    statsd_udp_dropped_disk_floor,
     /// statsd packets (reads up to a newline) received over TCP
     statsd_tcp_received,
     /// statsd TCP connections accepted
@@ -91,6 +96,8 @@ counters! {
     log_commits,
     /// search requests answered
     searches,
+    /// streamed searches whose archive scan stopped early because the client went away
+    search_cancelled,
 }
 
 impl Counters {

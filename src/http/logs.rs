@@ -1,5 +1,6 @@
 //! `GET|POST /api/logs/search?q=QUERY&from=T&until=T&limit=N[&raw=1][&stream=1]`.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 
 use axum::Json;
@@ -85,10 +86,11 @@ async fn respond(s: AppState, p: SearchParams) -> Result<Response, ApiError> {
     }
     let store = s.logs.clone();
     let with_raw = req.with_raw;
-    let found = tokio::task::spawn_blocking(move || run(&store, &req, &mut |_| {}))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::Internal)?;
+    let found =
+        tokio::task::spawn_blocking(move || run(&store, &req, &mut |_| ControlFlow::Continue(())))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(ApiError::Internal)?;
     let hits: Vec<Value> = found
         .hits
         .iter()
@@ -155,13 +157,16 @@ struct Found {
     hits: Vec<(LogRecord, bool)>,
     frames_read: u64,
     frames_skipped: u64,
+    /// `on` stopped the archive scan: the counts and hits cover only the frames read.
+    cancelled: bool,
 }
 
-/// The search itself (blocking: run it on the blocking pool). `on` hears archive progress.
+/// The search itself (blocking: run it on the blocking pool). `on` hears archive progress
+/// after each frame and may stop the scan there.
 fn run(
     store: &crate::store::logs::LogStore,
     req: &Request,
-    on: crate::store::logs::archive::progress::OnProgress,
+    on: &mut dyn FnMut(crate::store::logs::archive::progress::Progress) -> ControlFlow<()>,
 ) -> Result<Found, String> {
     let schema = store.schema().clone();
     // it compiled in prepare against the current layout; an older layout only lacks fields
@@ -177,19 +182,21 @@ fn run(
         hits: hot.hits.into_iter().map(|r| (r, false)).collect(),
         frames_read: 0,
         frames_skipped: 0,
+        cancelled: false,
     };
     let dir = store.archive_dir();
     if req.with_archive && crate::store::logs::archive::seal::has_archive(&dir) {
         let ast = crate::query::logs::parse(&req.q).map_err(|e| e.to_string())?;
         let mut m = crate::query::logs::Matcher::new(&ast).map_err(|e| e.to_string())?;
         let skip = |day: i64| store.holds_whole_day(day);
-        let arch = crate::store::logs::archive::search::search_archive(
+        let arch = crate::store::logs::archive::search::search_archive_until(
             &dir, &mut m, req.from, req.until, req.limit, &skip, on,
         )
         .map_err(|e| e.to_string())?;
         found.total += arch.total;
         found.frames_read = arch.frames_read;
         found.frames_skipped = arch.frames_skipped;
+        found.cancelled = arch.cancelled;
         found.hits.extend(arch.hits.into_iter().map(|r| (r, true)));
         // both lists are newest first; a stable sort keeps each one's order on ties
         found
@@ -239,21 +246,41 @@ fn line(v: &Value) -> Bytes {
 /// archive frame read, then `{"hit":{...}}` newest first, then
 /// `{"total":N,"frames_read":N,"frames_skipped":N}`; a failure mid-way ends the stream with
 /// `{"error":"..."}` (the detail goes to the server log).
+///
+/// The search runs on the blocking pool and hands lines over a small channel, so it goes no
+/// faster than the client reads; a client that disconnects drops the response body and the
+/// channel's receiver with it, and the next progress report stops the archive scan, freeing
+/// the thread (counted in `search_cancelled`).
 fn stream_search(s: AppState, req: Request) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     let store = s.logs.clone();
+    let counters = s.counters.clone();
     tokio::task::spawn_blocking(move || {
         let progress_tx = tx.clone();
+        let mut frames_total = 0;
         let mut on = |p: crate::store::logs::archive::progress::Progress| {
-            // a client that went away only stops hearing progress
-            let _ = progress_tx.blocking_send(line(&json!({ "progress": {
+            frames_total = p.frames_total;
+            let sent = progress_tx.blocking_send(line(&json!({ "progress": {
                 "frames_done": p.frames_done,
                 "frames_total": p.frames_total,
                 "bytes_done": p.bytes_done,
                 "bytes_total": p.bytes_total,
             }})));
+            // the receiver is gone: nobody will read what is left to find
+            match sent {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
         };
         match run(&store, &req, &mut on) {
+            Ok(found) if found.cancelled => {
+                counters.search_cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "streamed search stopped after {} of {frames_total} archive frames: \
+                     the client went away",
+                    found.frames_read
+                );
+            }
             Ok(found) => {
                 for (r, archived) in &found.hits {
                     let hit = json!({ "hit": shape(r, *archived, req.with_raw) });

@@ -3,6 +3,10 @@
 //! Monit opens one connection per POST and waits for the answer before its next check, so the
 //! handler answers as soon as the body is converted: points and records are handed on with
 //! `try_send`, and a full log channel is waited on from the blocking pool, never here.
+//!
+//! While the disk floor pauses ingestion (`crate::disk`) the collector answers 503 without
+//! reading the document: Monit takes any answer but 2xx as a failed delivery, keeps its events
+//! in its event queue (`set eventqueue`) and sends them again once the collector takes posts.
 
 use std::sync::atomic::Ordering;
 
@@ -31,6 +35,19 @@ pub async fn collector(State(s): State<AppState>, headers: HeaderMap, body: Byte
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, CHALLENGE)],
             Json(json!({ "error": "wrong or missing credentials for the monit collector" })),
+        )
+            .into_response();
+    }
+    if s.disk.is_paused() {
+        s.counters
+            .monit_refused_disk_floor
+            .fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "error": "ingestion is paused because free disk space is below \
+                the disk floor (see /health); send the report again later" }),
+            ),
         )
             .into_response();
     }
@@ -238,6 +255,40 @@ mod tests {
         assert_eq!(s.counters.monit_reports.load(Ordering::Relaxed), 1);
         assert_eq!(s.counters.monit_rejected.load(Ordering::Relaxed), 1);
         assert_eq!(s.counters.monit_unauthorized.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_paused_collector_answers_503_before_reading_and_counts_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (s, (mut points, records)) = state(tmp.path());
+        s.disk.set(true, "test".into());
+        let body = capture("04-program-status-failed-event.http");
+        let r = collector(
+            State(s.clone()),
+            headers("Basic bW9uaXQ6bW9uaXQ="),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("paused") && text.contains("disk floor"),
+            "{text}"
+        );
+        assert!(points.try_recv().is_err() && records.try_recv().is_err());
+        assert!(s.hosts.list().is_empty());
+        // credentials are still checked first
+        let r = collector(State(s.clone()), HeaderMap::new(), body.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            s.counters.monit_refused_disk_floor.load(Ordering::Relaxed),
+            1
+        );
+        s.disk.set(false, String::new());
+        let r = collector(State(s.clone()), headers("Basic bW9uaXQ6bW9uaXQ="), body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(records.try_recv().unwrap().records.len(), 1);
     }
 
     fn headers(auth: &str) -> HeaderMap {

@@ -5,6 +5,10 @@
 //!
 //! Every `flush_interval_ms` the aggregator's points go to `out`; at shutdown the readers
 //! stop, what they already read is aggregated, and one last flush is sent.
+//!
+//! The disk floor (`crate::disk`) pauses the readers as it pauses syslog's: TCP stops reading
+//! (the senders buffer), UDP datagrams are dropped and counted. Flushes go on: they only write
+//! the series statsd already has, a bounded number of points per interval.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use super::aggregate::{Aggregator, StatsdSettings};
 use crate::metrics::Counters;
 use crate::model::MetricPoint;
 
-pub use crate::ingest::net::{ListenerError, bind_tcp, bind_udp};
+pub use crate::ingest::net::{ListenerError, Pause, bind_tcp, bind_udp};
 
 /// Packets read together: one buffer and the end offset of each packet in it, so a burst of
 /// datagrams costs one allocation, not one per datagram.
@@ -61,14 +65,15 @@ fn flush_ts() -> i64 {
 }
 
 /// Runs the statsd listeners and the aggregator until `shutdown` flips (or its sender is
-/// dropped), then flushes once more. Either socket may be absent. Returns when the last
-/// flush has been handed to `out` (or `out` is closed).
+/// dropped), then flushes once more. Either socket may be absent; `pause` is the disk floor's.
+/// Returns when the last flush has been handed to `out` (or `out` is closed).
 pub async fn run(
     settings: StatsdSettings,
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
     out: mpsc::Sender<Vec<MetricPoint>>,
     counters: Arc<Counters>,
+    pause: Pause,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (tx, mut rx) = mpsc::channel::<Packets>(settings.queue_capacity.max(1));
@@ -78,6 +83,7 @@ pub async fn run(
             sock,
             tx.clone(),
             counters.clone(),
+            pause.clone(),
             shutdown.clone(),
         ));
     }
@@ -87,6 +93,7 @@ pub async fn run(
             tx.clone(),
             settings.clone(),
             counters.clone(),
+            pause,
             shutdown.clone(),
         ));
     }
@@ -147,11 +154,14 @@ async fn send(
     out.send(points).await.is_ok()
 }
 
-/// Receives datagrams until shutdown; one datagram is one packet, as in etsy.
+/// Receives datagrams until shutdown; one datagram is one packet, as in etsy. While the disk
+/// floor pauses ingestion, datagrams are read (so the socket buffer does not hold stale ones
+/// for the resume) and dropped.
 async fn serve_udp(
     socket: UdpSocket,
     tx: mpsc::Sender<Packets>,
     counters: Arc<Counters>,
+    pause: Pause,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 65_536];
@@ -180,6 +190,12 @@ async fn serve_udp(
             continue;
         }
         counters.statsd_udp_received.fetch_add(n, Ordering::Relaxed);
+        if pause.is_paused() {
+            counters
+                .statsd_udp_dropped_disk_floor
+                .fetch_add(n, Ordering::Relaxed);
+            continue;
+        }
         match tx.try_send(batch) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -196,6 +212,7 @@ async fn serve_tcp(
     tx: mpsc::Sender<Packets>,
     settings: StatsdSettings,
     counters: Arc<Counters>,
+    pause: Pause,
     shutdown: watch::Receiver<bool>,
 ) {
     let max_line = settings.max_line_length.max(1);
@@ -206,8 +223,13 @@ async fn serve_tcp(
         counters
             .statsd_tcp_connections
             .fetch_add(1, Ordering::Relaxed);
-        let (tx, counters, shutdown) = (tx.clone(), counters.clone(), shutdown.clone());
-        async move { read_connection(stream, peer, tx, max_line, &counters, shutdown).await }
+        let (tx, counters, pause, shutdown) = (
+            tx.clone(),
+            counters.clone(),
+            pause.clone(),
+            shutdown.clone(),
+        );
+        async move { read_connection(stream, peer, tx, max_line, &counters, pause, shutdown).await }
     };
     crate::ingest::net::accept_loop(
         listener,
@@ -222,21 +244,29 @@ async fn serve_tcp(
 
 /// Reads one newline-delimited connection. As etsy's TCP server does, what one read delivered
 /// up to its last newline is one packet; a trailing unterminated line is kept for the next
-/// read, and taken as it is at EOF or shutdown.
+/// read, and taken as it is at EOF or shutdown. Paused by the disk floor, it leaves the bytes
+/// in the socket.
 async fn read_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     tx: mpsc::Sender<Packets>,
     max_line: usize,
     counters: &Counters,
+    mut pause: Pause,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut eof = false;
     while !eof {
-        eof =
-            crate::ingest::net::read_some(&mut stream, &mut buf, &mut shutdown, "statsd tcp", peer)
-                .await;
+        eof = !pause.wait_resumed(&mut shutdown).await
+            || crate::ingest::net::read_some(
+                &mut stream,
+                &mut buf,
+                &mut shutdown,
+                "statsd tcp",
+                peer,
+            )
+            .await;
         let end = if eof {
             buf.len()
         } else {
@@ -297,6 +327,7 @@ mod tests {
             Some(tcp),
             out_tx,
             counters.clone(),
+            Pause::never(),
             stop_rx,
         ));
 
@@ -342,7 +373,15 @@ mod tests {
             ..StatsdSettings::default()
         };
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(settings, Some(udp), None, out_tx, counters, stop_rx));
+        tokio::spawn(run(
+            settings,
+            Some(udp),
+            None,
+            out_tx,
+            counters,
+            Pause::never(),
+            stop_rx,
+        ));
         let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         client.send_to(b"x:1|c", addr).unwrap();
         let mut total = 0.0;
@@ -354,6 +393,84 @@ mod tests {
             total += value(&points, "stats_counts.x").unwrap_or(0.0);
         }
         assert_eq!(total, 1.0);
+    }
+
+    /// Paused by the disk floor: datagrams are dropped and counted, a TCP connection is not
+    /// read until the pause ends, then everything it was sent is aggregated.
+    #[tokio::test]
+    async fn a_pause_drops_udp_and_holds_tcp_until_resumed() {
+        let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 1 << 20).unwrap();
+        let udp_addr = udp.local_addr().unwrap();
+        let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let tcp_addr = tcp.local_addr().unwrap();
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (pause_tx, pause_rx) = watch::channel(true);
+        let counters = Arc::new(Counters::default());
+        let settings = StatsdSettings {
+            flush_interval_ms: 3_600_000,
+            ..StatsdSettings::default()
+        };
+        let task = tokio::spawn(run(
+            settings,
+            Some(udp),
+            Some(tcp),
+            out_tx,
+            counters.clone(),
+            Pause::new(pause_rx),
+            stop_rx,
+        ));
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..3 {
+            client.send_to(b"paused.udp:1|c", udp_addr).unwrap();
+        }
+        let mut conn = TcpStream::connect(tcp_addr).await.unwrap();
+        conn.write_all(b"held.tcp:4|c\n").await.unwrap();
+        for _ in 0..500 {
+            if counters
+                .statsd_udp_dropped_disk_floor
+                .load(Ordering::Relaxed)
+                == 3
+                && counters.statsd_tcp_connections.load(Ordering::Relaxed) == 1
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            counters
+                .statsd_udp_dropped_disk_floor
+                .load(Ordering::Relaxed),
+            3
+        );
+        assert_eq!(counters.statsd_tcp_received.load(Ordering::Relaxed), 0);
+        pause_tx.send(false).unwrap();
+        for _ in 0..500 {
+            if counters.statsd_tcp_received.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        client.send_to(b"after.udp:2|c", udp_addr).unwrap();
+        for _ in 0..500 {
+            if counters.statsd_udp_received.load(Ordering::Relaxed) == 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // what the readers handed on before the stop is aggregated into the last flush
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        let points = out_rx.recv().await.unwrap();
+        assert_eq!(value(&points, "stats_counts.held.tcp"), Some(4.0));
+        assert_eq!(value(&points, "stats_counts.after.udp"), Some(2.0));
+        assert_eq!(value(&points, "stats_counts.paused.udp"), None);
+        assert_eq!(
+            counters
+                .statsd_udp_dropped_disk_floor
+                .load(Ordering::Relaxed),
+            3
+        );
     }
 
     /// Load test, not a check: `cargo test --release --lib statsd_udp_end_to_end --
@@ -378,6 +495,7 @@ mod tests {
                 None,
                 out_tx,
                 counters.clone(),
+                Pause::never(),
                 stop_rx,
             ));
             let sender = std::thread::spawn(move || {

@@ -2,6 +2,7 @@
 //! (time range, and the hosts/apps the query requires), decompresses only those, and evaluates
 //! the query on each record in memory with [`Matcher`], which mirrors the index's semantics.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use super::{ArchiveError, FrameEntry, YearArchive, record, years};
@@ -20,6 +21,9 @@ pub struct ArchiveSearchResult {
     /// Frames decompressed, and frames skipped by their index entry.
     pub frames_read: u64,
     pub frames_skipped: u64,
+    /// The progress callback asked to stop: `total` and `hits` cover only the `frames_read`
+    /// frames read before that.
+    pub cancelled: bool,
 }
 
 pub use super::progress::Progress;
@@ -45,6 +49,25 @@ pub fn search_archive(
     limit: usize,
     skip_day: &dyn Fn(i64) -> bool,
     progress: &mut dyn FnMut(Progress),
+) -> Result<ArchiveSearchResult, ArchiveError> {
+    search_archive_until(dir, matcher, from_ns, until_ns, limit, skip_day, &mut |p| {
+        progress(p);
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`search_archive`] that stops when `progress` breaks (a streamed search whose client went
+/// away): frames not yet started are not read, and the result is flagged `cancelled`. Frames
+/// are decoded at most a few ahead of the progress reports, so a caller whose `progress`
+/// blocks (a client reading slowly) holds the whole search, not just its reports.
+pub fn search_archive_until(
+    dir: &Path,
+    matcher: &mut Matcher,
+    from_ns: i64,
+    until_ns: i64,
+    limit: usize,
+    skip_day: &dyn Fn(i64) -> bool,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ArchiveSearchResult, ArchiveError> {
     let mut result = ArchiveSearchResult::default();
     let (first_year, last_year) = (
@@ -93,7 +116,8 @@ pub fn search_archive(
         }),
     };
     // frames are decoded in parallel (each worker with its own matcher, which keeps
-    // tokenizer state); this thread merges their results in the order they finish
+    // tokenizer state); this thread merges their results in the order they finish, and the
+    // bounded channel keeps the workers at most a frame each ahead of it
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(candidates.len())
@@ -102,7 +126,7 @@ pub fn search_archive(
     let mut hits: Vec<LogRecord> = Vec::new();
     let mut first_error = None;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(workers);
         for _ in 0..workers {
             let tx = tx.clone();
             let mut m = matcher.clone();
@@ -137,7 +161,12 @@ pub fn search_archive(
             }
             p.frames_done += 1;
             p.bytes_done += len;
-            progress(p);
+            if progress(p).is_break() {
+                result.cancelled = true;
+                // no new frames; dropping `rx` releases a worker blocked on a full channel
+                next.store(candidates.len(), std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
         }
     });
     if let Some(e) = first_error {

@@ -722,3 +722,40 @@ fn a_year_of_format_1_frames_takes_format_2_frames_after_them() {
     assert_eq!(r.total as usize, old + 6);
     assert_eq!(r.frames_read, 5);
 }
+
+/// A progress callback that breaks stops the scan there: the frames not yet reported are not
+/// merged, and the result says it is partial.
+#[test]
+fn archive_search_stops_when_progress_breaks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = YearArchive::open(tmp.path(), 2026).unwrap();
+    a.options.frame_max_records = 1;
+    a.append_day(day_of_ns(T0), &day_records(T0, 40), 1, None)
+        .unwrap();
+    let mut m = crate::query::logs::Matcher::new(&crate::query::logs::parse("").unwrap()).unwrap();
+    let mut seen = Vec::new();
+    let r = search::search_archive_until(
+        tmp.path(),
+        &mut m,
+        T0 - NS_PER_DAY,
+        T0 + NS_PER_DAY,
+        100,
+        &|_| false,
+        &mut |p| {
+            seen.push(p.frames_done);
+            if p.frames_done == 3 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, [1, 2, 3]);
+    assert!(r.cancelled);
+    assert_eq!((r.frames_read, r.total, r.hits.len()), (3, 3, 3));
+    // without a break the same search reads every frame
+    let all = search(tmp.path(), "", T0 - NS_PER_DAY, T0 + NS_PER_DAY, 100);
+    assert!(!all.cancelled);
+    assert_eq!((all.frames_read, all.total), (40, 40));
+}
