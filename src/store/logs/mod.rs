@@ -227,33 +227,32 @@ impl LogStore {
     /// Every committed record of a day, in index order (not sorted): what sealing reads.
     /// Whole-day in memory for now; a streaming reader is left for large days.
     pub fn day_records(&self, day: i64) -> Result<Vec<LogRecord>, StoreError> {
-        Ok(self
-            .day_records_stamped(day)?
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect())
+        Ok(self.day_records_stamped(day)?.0)
     }
 
-    /// [`LogStore::day_records`], each with the stamp of the normalizer that produced it
-    /// (None when it did not come through the normalize stage, or predates stamps).
+    /// [`LogStore::day_records`], and beside them the stamp of the normalizer that produced
+    /// each (None when it did not come through the normalize stage, or predates stamps).
     pub fn day_records_stamped(
         &self,
         day: i64,
-    ) -> Result<Vec<(LogRecord, Option<u64>)>, StoreError> {
+    ) -> Result<(Vec<LogRecord>, Vec<Option<u64>>), StoreError> {
         let part = self.partition(day)?;
         part.reader.reload()?;
         let searcher = part.reader.searcher();
-        let mut out = Vec::with_capacity(usize::try_from(searcher.num_docs()).unwrap_or(0));
+        let n = usize::try_from(searcher.num_docs()).unwrap_or(0);
+        let (mut out, mut stamps) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for seg in searcher.segment_readers() {
             // block by block, in doc order: each block is decompressed once
             let docs = seg
                 .get_store_reader(1)
                 .map_err(|e| StoreError::Tantivy(e.into()))?;
             for doc in docs.iter::<stored::StoredDoc>(seg.alive_bitset()) {
-                out.push(doc?.into_record(&part.fields));
+                let (r, stamp) = doc?.into_record(&part.fields);
+                out.push(r);
+                stamps.push(stamp);
             }
         }
-        Ok(out)
+        Ok((out, stamps))
     }
 
     /// Whether the hot store holds `day` whole, so a search need not read the day's archive
@@ -499,6 +498,16 @@ pub(crate) fn record_from_doc(f: &LogFields, doc: &TantivyDocument) -> LogRecord
             .and_then(|v| v.as_bytes())
             .map(<[u8]>::to_vec)
             .unwrap_or_default(),
+    }
+}
+
+/// [`flatten_json`] taking the object by value, so its strings move rather than copy.
+fn flatten_owned(obj: Vec<(String, OwnedValue)>, out: &mut Vec<(String, String)>) {
+    for (k, v) in obj {
+        match v {
+            OwnedValue::Str(s) => out.push((k, s)),
+            other => flatten_json("", &[(k, other)], out),
+        }
     }
 }
 

@@ -141,7 +141,7 @@ impl StoredDoc {
                 Stored::U64(n) if Some(field) == f.rules && first(512) => stamp = Some(n),
                 Stored::Bytes(b) if field == f.raw && first(1024) => r.raw = b,
                 Stored::Object(obj) if field == f.fields && first(2048) => {
-                    super::flatten_json("", &obj, &mut r.fields);
+                    super::flatten_owned(obj, &mut r.fields);
                 }
                 _ => {}
             }

@@ -386,7 +386,8 @@ impl YearArchive {
         level: i32,
         fault: Option<seal::Step>,
     ) -> Result<Vec<FrameEntry>, ArchiveError> {
-        self.append_day_stamped(day, records, &[], level, fault)
+        let records: Vec<&LogRecord> = records.iter().collect();
+        self.append_day_stamped(day, &records, &[], level, fault)
     }
 
     /// [`YearArchive::append_day`] for records from the hot store, each with the stamp of the
@@ -396,7 +397,7 @@ impl YearArchive {
     pub fn append_day_stamped(
         &mut self,
         day: i64,
-        records: &[LogRecord],
+        records: &[&LogRecord],
         stamps: &[Option<u64>],
         level: i32,
         fault: Option<seal::Step>,
@@ -636,7 +637,7 @@ struct Names {
 }
 
 impl Names {
-    fn of(chunk: &[LogRecord]) -> Names {
+    fn of(chunk: &[&LogRecord]) -> Names {
         let (app, apps) = ranks(chunk.iter().map(|r| r.app.as_str()));
         let (host, hosts) = ranks(chunk.iter().map(|r| r.host.as_str()));
         Names {
@@ -677,7 +678,7 @@ fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<u32>, Vec<String>) {
 /// The order of a frame's lines: by app, message, host and time (index last, so the order is
 /// total). Messages are ordered by their first 32 bytes, then by a hash of the whole: equal
 /// messages end up together and similar ones close by, without comparing long strings.
-fn line_order(chunk: &[LogRecord], names: &Names) -> Vec<usize> {
+fn line_order(chunk: &[&LogRecord], names: &Names) -> Vec<usize> {
     let prefix = |m: &[u8], at: usize| {
         let mut b = [0u8; 16];
         let part = m.get(at..).unwrap_or_default();

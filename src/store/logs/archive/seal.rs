@@ -3,7 +3,7 @@
 //! commit protocol). The day's partition is deleted only after its frames were read back from
 //! disk and verified.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use super::progress::{OnProgress, Progress};
@@ -108,8 +108,7 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
-    let (held, stamps): (Vec<LogRecord>, Vec<Option<u64>>) =
-        store.day_records_stamped(day)?.into_iter().unzip();
+    let (held, stamps) = store.day_records_stamped(day)?;
     let pair = |r: &LogRecord| (r.host.to_lowercase(), r.app.to_lowercase());
     let already = archive.day_counts().contains_key(&day);
     let mut before = 0;
@@ -149,24 +148,48 @@ pub fn seal_day_with_due(
         None
     };
     let is_due = |r: &LogRecord| due(day, &r.host, &r.app) || forced.contains(&pair(r));
-    // what the partition holds, by due-ness: decides what is deleted from it afterwards
+    // what the partition holds, by due-ness: decides what is deleted from it afterwards.
+    // Due-ness depends on (host, app) only: decided once per pair as the records spell it
     let mut due_pairs = BTreeSet::new();
     let mut kept = crate::store::logs::day::DayMeta::empty(day);
-    for r in &held {
-        if is_due(r) {
-            due_pairs.insert(pair(r));
-        } else {
-            kept.add(r.timestamp_ns, &r.host, &r.app);
+    let flags: Vec<bool> = {
+        let mut by_pair: HashMap<(&str, &str), bool> = HashMap::new();
+        let flags = held
+            .iter()
+            .map(|r| {
+                let d = *by_pair
+                    .entry((r.host.as_str(), r.app.as_str()))
+                    .or_insert_with(|| is_due(r));
+                if !d {
+                    kept.add(r.timestamp_ns, &r.host, &r.app);
+                }
+                d
+            })
+            .collect();
+        for ((host, app), d) in by_pair {
+            if d {
+                due_pairs.insert((host.to_lowercase(), app.to_lowercase()));
+            }
         }
-    }
-    // records to archive, with the stamp of the rules that made them (none for leftovers of
-    // an interrupted seal: they are checked the slow way)
-    let mut records: Vec<(LogRecord, Option<u64>)> = match rest {
-        Some(rest) => rest.into_iter().map(|r| (r, None)).collect(),
-        None => held.into_iter().zip(stamps).collect(),
+        flags
     };
-    records.retain(|(r, _)| is_due(r));
-    if records.is_empty() {
+    // records to archive (by reference: a day's records are large, and moving them costs
+    // page faults), with the stamp of the rules that made them (none for leftovers of an
+    // interrupted seal: they are checked the slow way), in time order
+    let mut due_records: Vec<(&LogRecord, Option<u64>)> = match &rest {
+        Some(rest) => rest
+            .iter()
+            .filter(|r| is_due(r))
+            .map(|r| (r, None))
+            .collect(),
+        None => held
+            .iter()
+            .zip(stamps)
+            .zip(&flags)
+            .filter_map(|(r, &d)| d.then_some(r))
+            .collect(),
+    };
+    if due_records.is_empty() {
         finish(store, day, &kept, &due_pairs, already)?;
         report.records = before;
         report.resumed = already;
@@ -174,9 +197,9 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let resumed = already;
-    records.sort_by_key(|(r, _)| r.timestamp_ns);
+    due_records.sort_by_key(|(r, _)| r.timestamp_ns);
     archive.rules = store.archive_rules();
-    let (records, stamps): (Vec<LogRecord>, Vec<Option<u64>>) = records.into_iter().unzip();
+    let (records, stamps): (Vec<&LogRecord>, Vec<Option<u64>>) = due_records.into_iter().unzip();
     let written = archive.append_day_stamped(day, &records, &stamps, level, fault)?;
     // read back what is on disk through a fresh open, not what we hold in memory: each frame's
     // CRC, its zstd content checksum (the XXH64 of the lines as encoded) and length, and its
