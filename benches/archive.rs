@@ -2,7 +2,7 @@
 //! timestamps sealed into a year file, against stock `zstd` of the same raw lines; sealing
 //! speed per core; archive search over one synthesized day.
 //!
-//! Run: `cargo bench --bench archive -- size [LINES]`, `... -- grid [LINES]`,
+//! Run: `cargo bench --bench archive -- size [LINES]`, `... -- grid [LINES]`, `... -- sealday [LINES]`,
 //! `... -- search [LINES]` (see `benches/archive.sh`, which runs them for BENCHMARKS.md).
 //! Prints numbers only; no pass/fail.
 
