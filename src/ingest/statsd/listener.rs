@@ -122,8 +122,17 @@ pub async fn run(
             r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { break },
         }
     }
-    // readers stop on the same signal; wait for them so nothing read is left behind
-    while readers.join_next().await.is_some() {}
+    // readers stop on the same signal; wait for them so nothing read is left behind, and
+    // keep draining the queue meanwhile: a reader waiting for room in it would never stop
+    loop {
+        tokio::select! {
+            r = readers.join_next() => if r.is_none() { break },
+            p = rx.recv(), if !closed => match p {
+                Some(p) => ingest(&mut agg, &p, &counters),
+                None => closed = true,
+            },
+        }
+    }
     while let Ok(p) = rx.try_recv() {
         ingest(&mut agg, &p, &counters);
     }
@@ -360,6 +369,68 @@ mod tests {
         assert_eq!(value(&points, "stats_counts.t.c"), Some(5.0));
         assert_eq!(value(&points, "stats_counts.t.tail"), Some(1.0));
         assert_eq!(value(&points, "stats.gauges.t.g"), Some(7.0));
+    }
+
+    /// Shutdown while TCP readers wait on a full queue: the aggregator keeps draining the
+    /// queue until every reader has stopped, so `run` returns (it used to wait for the
+    /// readers without draining, and a reader blocked on the full queue never stopped) and
+    /// flushes what they handed over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_with_readers_blocked_on_a_full_queue_returns_and_keeps_their_lines() {
+        let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (out_tx, mut out_rx) = mpsc::channel(64);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let counters = Arc::new(Counters::default());
+        let settings = StatsdSettings {
+            flush_interval_ms: 3_600_000,
+            queue_capacity: 1,
+            ..StatsdSettings::default()
+        };
+        let task = tokio::spawn(run(
+            settings,
+            None,
+            Some(tcp),
+            out_tx,
+            counters.clone(),
+            Pause::never(),
+            stop_rx,
+        ));
+        let line = b"q.c:1|c\n".repeat(4096);
+        let mut writers = Vec::new();
+        for _ in 0..8 {
+            let mut conn = TcpStream::connect(addr).await.unwrap();
+            let line = line.clone();
+            writers.push(tokio::spawn(async move {
+                for _ in 0..64 {
+                    if conn.write_all(&line).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        // stop while the queue is full and readers wait on it
+        for _ in 0..30_000 {
+            if counters.statsd_tcp_received.load(Ordering::Relaxed) >= 64 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        stop_tx.send(true).unwrap();
+        // a hang is the failure: `run` must return once its readers have stopped
+        tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("statsd run did not return after shutdown")
+            .unwrap();
+        let mut total = 0.0;
+        while let Ok(points) = out_rx.try_recv() {
+            total += value(&points, "stats_counts.q.c").unwrap_or(0.0);
+        }
+        // the last flush carries what the readers handed over before they stopped
+        assert!(total > 0.0, "no flush after shutdown");
+        for w in writers {
+            w.abort();
+        }
     }
 
     #[tokio::test]
