@@ -134,29 +134,11 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/logs-v1")
 }
 
-/// Format version 1 must stay readable by every later version. Regenerate (only when the
-/// format deliberately changes, with a new version directory) with
-/// `TELLTALE_WRITE_FIXTURE=1 cargo test frozen_fixture`.
+/// Format version 1 (no `typed`, no `rules`) must stay readable by every later version. The
+/// writer now makes the current schema, so it can no longer be written: never regenerate it.
 #[test]
 fn frozen_fixture_v1_stays_readable() {
     let src = fixture_dir();
-    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
-        let _ = std::fs::remove_dir_all(&src);
-        write(
-            &src,
-            vec![
-                rec(DAY1, "myhost", "myapp", "hello fixture one"),
-                rec(DAY1 + 1_000_000_000, "vm", "root", "hello fixture two"),
-            ],
-        );
-        // lock files are tantivy's runtime state, not part of the format
-        for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name().unwrap().to_string_lossy().ends_with(".lock") {
-                std::fs::remove_file(p).unwrap();
-            }
-        }
-    }
     // work on a copy: opening may create lock files
     let tmp = tempfile::tempdir().unwrap();
     let day_src = src.join("logs/2026-11-24");
@@ -191,6 +173,61 @@ fn frozen_fixture_v1_stays_readable() {
     assert_eq!(meta.count, 2);
     assert_eq!(meta.min_ts_ns, DAY1);
     assert!(meta.hosts.contains("vm"));
+}
+
+/// The schema as of 2026-11-25: `typed` and the normalizer stamp `rules`
+/// (docs/format/logs.md). Must stay readable by every later version; regenerate only under a
+/// new directory when the format deliberately changes:
+/// `TELLTALE_WRITE_FIXTURE=1 cargo test --lib store::logs::tests::frozen_fixture_v2`.
+#[test]
+fn frozen_fixture_v2_stays_readable() {
+    use crate::store::logs::writer::RecordBatch;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/logs-v2");
+    let mut stamped = rec(DAY1, "web1", "nginx", "GET /x took 12 ms");
+    stamped.fields = vec![
+        ("status".into(), "503".into()),
+        ("client_ip".into(), "10.1.2.3".into()),
+    ];
+    let plain = rec(DAY1 + 1_000_000_000, "vm", "monit", "check failed");
+    if std::env::var_os("TELLTALE_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(&src);
+        crate::testutil::write_batches(
+            &src,
+            vec![
+                RecordBatch {
+                    records: vec![stamped.clone()],
+                    rules: Some(0x0123_4567_89ab_cdef),
+                },
+                vec![plain.clone()].into(),
+            ],
+        );
+        for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().unwrap().to_string_lossy().ends_with(".lock") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let day_dst = tmp.path().join("logs/2026-11-24");
+    std::fs::create_dir_all(&day_dst).unwrap();
+    for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
+    }
+    let store = LogStore::open(tmp.path()).unwrap();
+    let (records, stamps) = store.day_records_stamped(20_781).unwrap();
+    let mut got: Vec<(LogRecord, Option<u64>)> = records.into_iter().zip(stamps).collect();
+    got.sort_by_key(|(r, _)| r.timestamp_ns);
+    assert_eq!(
+        got,
+        vec![(stamped, Some(0x0123_4567_89ab_cdef)), (plain, None)]
+    );
+    assert_eq!(all(&store, "status:>=500", i64::MIN, i64::MAX).len(), 1);
+    assert_eq!(
+        all(&store, "client_ip:10.0.0.0/8", i64::MIN, i64::MAX).len(),
+        1
+    );
 }
 
 #[test]
