@@ -309,6 +309,47 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
+    /// `run` started for a test, flushing only at shutdown unless its settings say otherwise.
+    struct Running {
+        task: tokio::task::JoinHandle<()>,
+        out: mpsc::Receiver<Vec<MetricPoint>>,
+        stop: watch::Sender<bool>,
+        counters: Arc<Counters>,
+    }
+
+    fn shutdown_only() -> StatsdSettings {
+        StatsdSettings {
+            flush_interval_ms: 3_600_000,
+            ..StatsdSettings::default()
+        }
+    }
+
+    fn start(
+        settings: StatsdSettings,
+        udp: Option<UdpSocket>,
+        tcp: Option<TcpListener>,
+        pause: Pause,
+    ) -> Running {
+        let (out_tx, out) = mpsc::channel(64);
+        let (stop, stop_rx) = watch::channel(false);
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(run(
+            settings,
+            udp,
+            tcp,
+            out_tx,
+            counters.clone(),
+            pause,
+            stop_rx,
+        ));
+        Running {
+            task,
+            out,
+            stop,
+            counters,
+        }
+    }
+
     fn names(points: &[MetricPoint]) -> Vec<&str> {
         points.iter().map(|p| p.name.as_str()).collect()
     }
@@ -323,22 +364,12 @@ mod tests {
         let udp_addr = udp.local_addr().unwrap();
         let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let tcp_addr = tcp.local_addr().unwrap();
-        let (out_tx, mut out_rx) = mpsc::channel(16);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let counters = Arc::new(Counters::default());
-        let settings = StatsdSettings {
-            flush_interval_ms: 3_600_000,
-            ..StatsdSettings::default()
-        };
-        let task = tokio::spawn(run(
-            settings,
-            Some(udp),
-            Some(tcp),
-            out_tx,
-            counters.clone(),
-            Pause::never(),
-            stop_rx,
-        ));
+        let Running {
+            task,
+            out: mut out_rx,
+            stop: stop_tx,
+            counters,
+        } = start(shutdown_only(), Some(udp), Some(tcp), Pause::never());
 
         let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         client.send_to(b"u.c:2|c\nu.c:3|c", udp_addr).unwrap();
@@ -379,23 +410,20 @@ mod tests {
     async fn shutdown_with_readers_blocked_on_a_full_queue_returns_and_keeps_their_lines() {
         let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let addr = tcp.local_addr().unwrap();
-        let (out_tx, mut out_rx) = mpsc::channel(64);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let counters = Arc::new(Counters::default());
-        let settings = StatsdSettings {
-            flush_interval_ms: 3_600_000,
-            queue_capacity: 1,
-            ..StatsdSettings::default()
-        };
-        let task = tokio::spawn(run(
-            settings,
+        let Running {
+            task,
+            out: mut out_rx,
+            stop: stop_tx,
+            counters,
+        } = start(
+            StatsdSettings {
+                queue_capacity: 1,
+                ..shutdown_only()
+            },
             None,
             Some(tcp),
-            out_tx,
-            counters.clone(),
             Pause::never(),
-            stop_rx,
-        ));
+        );
         let line = b"q.c:1|c\n".repeat(4096);
         let mut writers = Vec::new();
         for _ in 0..8 {
@@ -474,23 +502,13 @@ mod tests {
         let udp_addr = udp.local_addr().unwrap();
         let tcp = bind_tcp("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let tcp_addr = tcp.local_addr().unwrap();
-        let (out_tx, mut out_rx) = mpsc::channel(16);
-        let (stop_tx, stop_rx) = watch::channel(false);
         let (pause_tx, pause_rx) = watch::channel(true);
-        let counters = Arc::new(Counters::default());
-        let settings = StatsdSettings {
-            flush_interval_ms: 3_600_000,
-            ..StatsdSettings::default()
-        };
-        let task = tokio::spawn(run(
-            settings,
-            Some(udp),
-            Some(tcp),
-            out_tx,
-            counters.clone(),
-            Pause::new(pause_rx),
-            stop_rx,
-        ));
+        let Running {
+            task,
+            out: mut out_rx,
+            stop: stop_tx,
+            counters,
+        } = start(shutdown_only(), Some(udp), Some(tcp), Pause::new(pause_rx));
         let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         for _ in 0..3 {
             client.send_to(b"paused.udp:1|c", udp_addr).unwrap();
@@ -553,22 +571,12 @@ mod tests {
         for per_packet in [1usize, 10] {
             let udp = bind_udp("127.0.0.1:0".parse().unwrap(), 32 << 20).unwrap();
             let addr = udp.local_addr().unwrap();
-            let (out_tx, mut out_rx) = mpsc::channel(16);
-            let (stop_tx, stop_rx) = watch::channel(false);
-            let counters = Arc::new(Counters::default());
-            let settings = StatsdSettings {
-                flush_interval_ms: 3_600_000,
-                ..StatsdSettings::default()
-            };
-            let task = tokio::spawn(run(
-                settings,
-                Some(udp),
-                None,
-                out_tx,
-                counters.clone(),
-                Pause::never(),
-                stop_rx,
-            ));
+            let Running {
+                task,
+                out: mut out_rx,
+                stop: stop_tx,
+                counters,
+            } = start(shutdown_only(), Some(udp), None, Pause::never());
             let sender = std::thread::spawn(move || {
                 let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
                 let packets: Vec<Vec<u8>> = (0..1000)
