@@ -601,8 +601,39 @@ fn issue7_a_streamed_search_stops_when_its_client_goes_away() {
         "{stopped}"
     );
     assert!(read < CANCEL_FRAMES, "{stopped}");
+
+    // a plain (not streamed) search whose client hangs up before the answer stops too (a
+    // keep-alive request: hyper watches such a connection for EOF while the handler runs,
+    // but stops reading one that said `Connection: close`)
+    let path = format!(
+        "/api/logs/search?q={}&from=-90d&limit=5",
+        telltale::cli::urlencode("cancelled")
+    );
+    let before = s.counter("searches");
+    let mut conn = TcpStream::connect(addr).expect("connect http");
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("request");
+    // hang up once the search runs (closing sooner may stop the request before it starts)
+    assert_eq!(
+        s.wait_counter("searches", before + 1, Duration::from_secs(60)),
+        before + 1
+    );
+    drop(conn);
+    assert_eq!(
+        s.wait_counter("search_cancelled", 2, Duration::from_secs(60)),
+        2,
+        "{}",
+        s.log()
+    );
+    let log = s.log();
+    assert!(
+        log.lines().any(|l| l.contains(" search stopped after ")
+            && !l.contains("streamed search")
+            && l.contains(&format!("of {CANCEL_FRAMES} archive frames"))),
+        "{log}"
+    );
+
     // the server goes on serving; a search that runs to its end reads every frame
     let all = s.search("cancelled", "from=-90d&limit=1");
     assert_eq!(all["total"], CANCEL_FRAMES as u64);
-    assert_eq!(s.counter("search_cancelled"), 1);
+    assert_eq!(s.counter("search_cancelled"), 2);
 }

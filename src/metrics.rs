@@ -96,7 +96,7 @@ counters! {
     log_commits,
     /// search requests answered
     searches,
-    /// streamed searches whose archive scan stopped early because the client went away
+    /// searches whose archive scan stopped early because the client went away
     search_cancelled,
 }
 

@@ -1,7 +1,8 @@
 //! `GET|POST /api/logs/search?q=QUERY&from=T&until=T&limit=N[&raw=1][&stream=1]`.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -86,17 +87,50 @@ async fn respond(s: AppState, p: SearchParams) -> Result<Response, ApiError> {
     }
     let store = s.logs.clone();
     let with_raw = req.with_raw;
-    let found =
-        tokio::task::spawn_blocking(move || run(&store, &req, &mut |_| ControlFlow::Continue(())))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(ApiError::Internal)?;
+    // hyper drops this handler when its client disconnects; the guard then tells the archive
+    // scan, at its next frame, that nobody waits for the answer
+    let gone = Arc::new(AtomicBool::new(false));
+    let _guard = SetOnDrop(gone.clone());
+    let counters = s.counters.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut frames_total = 0;
+        let found = run(&store, &req, &mut |p| {
+            frames_total = p.frames_total;
+            if gone.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        if let Ok(f) = &found
+            && f.cancelled
+        {
+            counters.search_cancelled.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                "search stopped after {} of {frames_total} archive frames: the client went away",
+                f.frames_read
+            );
+        }
+        found
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(ApiError::Internal)?;
     let hits: Vec<Value> = found
         .hits
         .iter()
         .map(|(r, archived)| shape(r, *archived, with_raw))
         .collect();
     Ok(Json(json!({ "total": found.total, "hits": hits })).into_response())
+}
+
+/// Sets its flag when dropped: with the handler that holds it, when the client goes away.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A validated search request.
