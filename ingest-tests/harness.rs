@@ -80,6 +80,48 @@ impl Server {
         s
     }
 
+    /// Starts a server whose disk floor is 100 % of the filesystem, which is never met, and
+    /// waits until ingestion pauses. `extra` TOML follows the `[logs]` section naming the
+    /// policy file; returns that file, which [`Server::lower_floor`] rewrites.
+    pub fn start_paused(extra: &str) -> (Server, PathBuf) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let policy = tmp.path().join("logs.toml");
+        std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
+        let config = format!(
+            "[logs]\nretention = {:?}\n{extra}",
+            policy.display().to_string()
+        );
+        let mut s = Server::start_in(&tmp.path().join("data"), &config);
+        s._tmp = Some(tmp);
+        s.wait_floor(true);
+        (s, policy)
+    }
+
+    /// Whether `/health` reports ingestion paused by the disk floor.
+    pub fn floor_paused(&self) -> bool {
+        String::from_utf8_lossy(&self.get("/health").1).contains("disk_floor: paused")
+    }
+
+    /// Turns the disk floor off by rewriting `policy` (the server reloads it when it changes)
+    /// and waits until ingestion resumes.
+    pub fn lower_floor(&self, policy: &Path) {
+        std::fs::write(policy, "disk_floor = \"off\"\n").expect("write policy");
+        self.wait_floor(false);
+    }
+
+    fn wait_floor(&self, paused: bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.floor_paused() != paused {
+            assert!(
+                Instant::now() < deadline,
+                "disk floor never {}: {}",
+                if paused { "paused" } else { "resumed" },
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts a server on an existing data directory (for restart tests).
     pub fn start_in(data_dir: &Path, extra: &str) -> Server {
         let mut s = Server {

@@ -309,20 +309,8 @@ fn collector_checks_credentials_refuses_bad_xml_and_takes_gzip() {
 /// once the floor is lowered by a reload of `retention/logs.toml`.
 #[test]
 fn issue7_a_paused_collector_answers_503_and_monit_redelivers_its_queued_event() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy = dir.path().join("logs.toml");
     // a floor of 100% of the filesystem is never met: ingestion pauses at the first probe
-    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
-    let s = Server::start(&format!(
-        "[logs]\nretention = {:?}\n",
-        policy.display().to_string()
-    ));
-    let paused = || String::from_utf8_lossy(&s.get("/health").1).contains("disk_floor: paused");
-    let deadline = Instant::now() + WAIT;
-    while !paused() {
-        assert!(Instant::now() < deadline, "not paused: {}", s.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (s, policy) = Server::start_paused("");
     let auth = "Authorization: Basic bW9uaXQ6bW9uaXQ=\r\n";
     let (st, text) = post(
         &s,
@@ -357,12 +345,7 @@ fn issue7_a_paused_collector_answers_503_and_monit_redelivers_its_queued_event()
     assert_eq!(hosts(&s)["hosts"].as_array().map(Vec::len), Some(0));
     assert_eq!(s.search("app:monit", "limit=0")["total"], 0);
 
-    std::fs::write(&policy, "disk_floor = \"off\"\n").expect("write policy");
-    let deadline = Instant::now() + WAIT;
-    while paused() {
-        assert!(Instant::now() < deadline, "not resumed: {}", s.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    s.lower_floor(&policy);
     // the program failed once, before the resume: its event arrives only from Monit's queue
     assert!(
         s.wait_total("app:monit AND severity:error AND service:flaky", 1, WAIT) >= 1,

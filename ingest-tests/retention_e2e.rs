@@ -37,17 +37,8 @@ fn touch_like(to: &Path, from: &Path) {
 
 #[test]
 fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy = dir.path().join("logs.toml");
     // a floor of 100% of the filesystem is never met: ingestion pauses at the first probe
-    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
-    let s = Server::start(&format!(
-        "[logs]\nretention = {:?}\n",
-        policy.display().to_string()
-    ));
-    wait_for("the pause", Duration::from_secs(30), || {
-        health(&s).contains("disk_floor: paused")
-    });
+    let (s, policy) = Server::start_paused("");
     assert!(
         health(&s).contains("below the disk floor"),
         "{}",
@@ -116,7 +107,7 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
     assert!(health(&s).contains("disk_floor: paused"));
 
     // a valid file of the same size and modification time: only SIGHUP can bring it in
-    let stamp = dir.path().join("stamp");
+    let stamp = policy.with_file_name("stamp");
     std::fs::write(&stamp, "").expect("stamp");
     touch_like(&stamp, &policy);
     let valid = "disk_floor = \"off\"\nhot_days = 1\n";
@@ -159,17 +150,9 @@ fn issue7_the_disk_floor_holds_tcp_counts_udp_and_a_reload_resumes() {
 /// it was sent is aggregated and flushed into the store.
 #[test]
 fn issue7_the_disk_floor_holds_statsd_tcp_and_counts_statsd_udp() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy = dir.path().join("logs.toml");
-    std::fs::write(&policy, "disk_floor = \"100%\"\n").expect("write policy");
     // idle stats deleted: a later empty flush cannot overwrite the one with data
-    let s = Server::start(&format!(
-        "[logs]\nretention = {:?}\n[statsd]\nflush_interval_ms = 500\ndelete_idle_stats = true\n",
-        policy.display().to_string()
-    ));
-    wait_for("the pause", Duration::from_secs(30), || {
-        health(&s).contains("disk_floor: paused")
-    });
+    let (s, policy) =
+        Server::start_paused("[statsd]\nflush_interval_ms = 500\ndelete_idle_stats = true\n");
     let mut tcp = TcpStream::connect(s.statsd).expect("connect statsd");
     tcp.write_all(b"floor.statsd.tcp:7|c\n").expect("write");
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
@@ -198,10 +181,7 @@ fn issue7_the_disk_floor_holds_statsd_tcp_and_counts_statsd_udp() {
     };
     assert!(values("stats_counts.floor.statsd.tcp").is_empty());
 
-    std::fs::write(&policy, "disk_floor = \"off\"\n").expect("write policy");
-    wait_for("the resume", Duration::from_secs(30), || {
-        !health(&s).contains("paused")
-    });
+    s.lower_floor(&policy);
     // the held line, read from the same connection, is flushed into the store
     wait_for("the held statsd counter", Duration::from_secs(30), || {
         values("stats_counts.floor.statsd.tcp") == [7.0]
