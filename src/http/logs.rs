@@ -105,11 +105,7 @@ async fn respond(s: AppState, p: SearchParams) -> Result<Response, ApiError> {
         if let Ok(f) = &found
             && f.cancelled
         {
-            counters.search_cancelled.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(
-                "search stopped after {} of {frames_total} archive frames: the client went away",
-                f.frames_read
-            );
+            count_cancelled(&counters, "search", f.frames_read, frames_total);
         }
         found
     })
@@ -122,6 +118,12 @@ async fn respond(s: AppState, p: SearchParams) -> Result<Response, ApiError> {
         .map(|(r, archived)| shape(r, *archived, with_raw))
         .collect();
     Ok(Json(json!({ "total": found.total, "hits": hits })).into_response())
+}
+
+/// Counts and logs a search whose archive scan stopped because its client went away.
+fn count_cancelled(counters: &crate::metrics::Counters, what: &str, read: u64, total: u64) {
+    counters.search_cancelled.fetch_add(1, Ordering::Relaxed);
+    tracing::info!("{what} stopped after {read} of {total} archive frames: the client went away");
 }
 
 /// Sets its flag when dropped: with the handler that holds it, when the client goes away.
@@ -308,11 +310,11 @@ fn stream_search(s: AppState, req: Request) -> Response {
         };
         match run(&store, &req, &mut on) {
             Ok(found) if found.cancelled => {
-                counters.search_cancelled.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    "streamed search stopped after {} of {frames_total} archive frames: \
-                     the client went away",
-                    found.frames_read
+                count_cancelled(
+                    &counters,
+                    "streamed search",
+                    found.frames_read,
+                    frames_total,
                 );
             }
             Ok(found) => {
