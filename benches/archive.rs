@@ -256,7 +256,10 @@ fn seal(
             .expect("append");
         times.push((cpu_ns(origin) - t) as f64);
         bytes = e.iter().map(|e| e.len).sum();
-        if let Some(path) = std::env::var_os("ARCHIVE_BENCH_DUMP") {
+        // the shipped format's frames (format 3, stamped), decompressed, for offline study
+        if let Some(path) =
+            std::env::var_os("ARCHIVE_BENCH_DUMP").filter(|_| rules.is_some() && !checked)
+        {
             let mut lines = Vec::new();
             for e in &e {
                 lines.extend(a.read_raw(e).expect("read"));
@@ -454,7 +457,8 @@ fn parts(lines: usize) {
             let origin = Instant::now();
             let t = cpu_ns(origin);
             for r in &recs {
-                record::encode_with(r, ctx, rules, trusted, &mut out);
+                record::encode_with(r.into(), ctx, rules, trusted, &mut out)
+                    .expect("whole records");
             }
             times.push((cpu_ns(origin) - t) as f64);
         }
@@ -531,6 +535,130 @@ fn seal_day_bench(lines: usize) {
     );
 }
 
+/// `sealprep LINES DIR`: writes a store of one stamped replay day into DIR, for profiling
+/// the seal alone (`cp -r DIR COPY; perf record ... sealonly COPY`).
+fn seal_prep(lines: usize, dir: Option<&String>) {
+    use telltale::store::logs::LogStore;
+    use telltale::store::logs::writer::{self, RecordBatch, WriterConfig};
+    let dir = Path::new(dir.expect("sealprep LINES DIR"));
+    let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
+    let norm = telltale::normalize::SharedNormalizer::load(Some(&parsers)).get();
+    let recs = records(&Replay::new(lines, false).chunk(lines), &norm);
+    let store = Arc::new(LogStore::open(dir).expect("store"));
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    tx.send(RecordBatch {
+        records: recs.clone(),
+        rules: Some(norm.stamp()),
+    })
+    .expect("send");
+    drop(tx);
+    writer::run(
+        store,
+        rx,
+        WriterConfig::default(),
+        Arc::new(telltale::metrics::Counters::default()),
+    )
+    .expect("write");
+    println!("day={}", day_of_ns(recs[0].timestamp_ns));
+}
+
+/// `sealonly DIR`: seals every day of the store in DIR (made by `sealprep`), once.
+fn seal_only(dir: Option<&String>) {
+    use telltale::store::logs::LogStore;
+    let dir = Path::new(dir.expect("sealonly DIR"));
+    let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
+    let shared = Arc::new(telltale::normalize::SharedNormalizer::load(Some(&parsers)));
+    let store = Arc::new(LogStore::open(dir).expect("store"));
+    store.set_archive_rules(shared);
+    let days: Vec<i64> = store
+        .partitions()
+        .expect("partitions")
+        .iter()
+        .map(|p| p.day)
+        .collect();
+    for day in days {
+        let origin = Instant::now();
+        let t = cpu_ns(origin);
+        let r = telltale::store::logs::archive::seal::seal_day(&store, day).expect("seal");
+        let cpu = (cpu_ns(origin) - t) as f64;
+        println!(
+            "sealonly day={day} records={} archive_bytes={} seal_cpu_s={:.2}",
+            r.records,
+            r.compressed_bytes,
+            cpu / 1e9
+        );
+    }
+}
+
+/// `zgrid BIG SMALL`: zstd match-finder settings on dumped frame contents (ARCHIVE_BENCH_DUMP
+/// of `size 600000` and `size 6000`): bytes and CPU, the big one cut into 100 000-line frames.
+fn zgrid(files: &[String]) {
+    use zstd::zstd_safe::{CParameter, Strategy};
+    let big = std::fs::read(&files[0]).expect("big dump");
+    let small = std::fs::read(&files[1]).expect("small dump");
+    let mut frames = Vec::new();
+    let mut start = 0;
+    let mut n = 0;
+    for (i, &c) in big.iter().enumerate() {
+        if c == b'\n' {
+            n += 1;
+            if n % 100_000 == 0 {
+                frames.push(&big[start..=i]);
+                start = i + 1;
+            }
+        }
+    }
+    if start < big.len() {
+        frames.push(&big[start..]);
+    }
+    let strat = |s: u32| match s {
+        3 => Strategy::ZSTD_greedy,
+        4 => Strategy::ZSTD_lazy,
+        5 => Strategy::ZSTD_lazy2,
+        _ => Strategy::ZSTD_btlazy2,
+    };
+    for (s, slog, mml, hlog, tlen, wlog) in [
+        (5, 1, 6, 14, 16, 14),
+        (5, 1, 6, 15, 16, 14),
+        (5, 1, 6, 16, 16, 14),
+        (5, 2, 6, 14, 16, 14),
+        (5, 1, 6, 13, 16, 13),
+        (5, 1, 6, 12, 16, 12),
+        (5, 1, 6, 14, 16, 15),
+    ] {
+        let mut c = zstd::bulk::Compressor::new(8).expect("ctx");
+        for p in [
+            CParameter::WindowLog(wlog),
+            CParameter::Strategy(strat(s)),
+            CParameter::SearchLog(slog),
+            CParameter::MinMatch(mml),
+            CParameter::HashLog(hlog),
+            CParameter::ChainLog(16),
+            CParameter::TargetLength(tlen),
+        ] {
+            c.set_parameter(p).expect("param");
+        }
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let origin = Instant::now();
+            let t = cpu_ns(origin);
+            bytes = frames
+                .iter()
+                .map(|f| c.compress(f).expect("z").len())
+                .sum::<usize>();
+            times.push((cpu_ns(origin) - t) as f64);
+        }
+        let sm = c.compress(&small).expect("z").len();
+        println!(
+            "strat={s} slog={slog} mml={mml} hlog={hlog} tlen={tlen} wlog={wlog} big={bytes} ({:.3}) small={sm} ({:.3}) cpu_s={:.3}",
+            bytes as f64 / 3_331_459.0,
+            sm as f64 / 49_281.0,
+            median(times) / 1e9
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -544,6 +672,9 @@ fn main() {
         "search" => search_bench(n(5_000_000)),
         "parts" => parts(n(6000)),
         "sealday" => seal_day_bench(n(600_000)),
+        "sealprep" => seal_prep(n(600_000), args.get(2)),
+        "sealonly" => seal_only(args.get(1)),
+        "zgrid" => zgrid(&args[1..]),
         other => eprintln!("unknown mode {other}: size | grid | search | parts | sealday"),
     }
 }

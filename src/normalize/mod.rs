@@ -79,15 +79,21 @@ impl Normalizer {
     /// the record's fields back without running them again (`docs/format/logs.md`).
     pub fn stamp(&self) -> u64 {
         *self.stamp.get_or_init(|| {
-            let mut bytes = format!(
-                "telltale {} rules engine {ENGINE_REVISION}\n",
-                env!("CARGO_PKG_VERSION")
-            )
-            .into_bytes();
             // serializing strings into a Vec cannot fail
-            let _ = serde_json::to_writer(&mut bytes, &self.sources);
-            crate::store::logs::archive::rules::xxh64(&bytes)
+            Normalizer::stamp_of(&serde_json::to_vec(&self.sources).unwrap_or_default())
         })
+    }
+
+    /// The stamp of the normalizer built from `sources_json` (its [`rules::Sources`] as compact
+    /// JSON, as a rule snapshot keeps them), without building it.
+    pub fn stamp_of(sources_json: &[u8]) -> u64 {
+        let mut bytes = format!(
+            "telltale {} rules engine {ENGINE_REVISION}\n",
+            env!("CARGO_PKG_VERSION")
+        )
+        .into_bytes();
+        bytes.extend_from_slice(sources_json);
+        crate::store::logs::archive::rules::xxh64(&bytes)
     }
 
     /// The texts the rules were built from.

@@ -26,6 +26,14 @@ const DEFAULT_PRI: u8 = 13;
 /// Never fails or panics: a message that is neither format keeps its whole frame as the message,
 /// the peer as host and the receive time as timestamp. `raw` is always the frame's bytes.
 pub fn parse(msg: &RawMessage) -> LogRecord {
+    let mut rec = parse_members(msg);
+    rec.raw = msg.bytes.clone();
+    rec
+}
+
+/// [`parse`] without the copy of the frame in `raw` (left empty), for a caller that has the
+/// frame already: sealing re-parses every archived line to see what the line gives back.
+pub fn parse_members(msg: &RawMessage) -> LogRecord {
     let body = trim_terminators(&msg.bytes);
     let (pri, rest) = match parse_pri(body) {
         Some((pri, n)) => (Some(pri), &body[n..]),
@@ -51,7 +59,7 @@ fn verbatim(msg: &RawMessage, pri: Option<u8>, rest: &[u8], body: &[u8]) -> LogR
     rec
 }
 
-/// The record fields every path sets the same way.
+/// The record fields every path sets the same way (`raw` is set by [`parse`]).
 pub(crate) fn base_record(msg: &RawMessage, pri: Option<u8>) -> LogRecord {
     let pri = pri.unwrap_or(DEFAULT_PRI);
     LogRecord {
@@ -59,7 +67,6 @@ pub(crate) fn base_record(msg: &RawMessage, pri: Option<u8>) -> LogRecord {
         received_ns: msg.received_ns,
         severity: Some(pri % 8),
         facility: Some(pri / 8),
-        raw: msg.bytes.clone(),
         ..LogRecord::default()
     }
 }

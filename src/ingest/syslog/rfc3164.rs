@@ -26,11 +26,13 @@ pub fn parse(msg: &RawMessage) -> Option<LogRecord> {
         Some((p, n)) => (Some(p), &b[n..]),
         None => (None, b),
     };
-    parse_body(msg, pri, rest)
+    let mut rec = parse_body(msg, pri, rest)?;
+    rec.raw = msg.bytes.clone();
+    Some(rec)
 }
 
 /// Parses what follows the PRI (or the whole frame when it has none), trailing terminators
-/// already removed.
+/// already removed; `raw` is left to the caller.
 pub(crate) fn parse_body(msg: &RawMessage, pri: Option<u8>, b: &[u8]) -> Option<LogRecord> {
     let mut pos = skip_spaces(b, 0);
     let mut host: Option<&[u8]> = None;

@@ -19,10 +19,13 @@ pub fn parse(msg: &RawMessage) -> Option<LogRecord> {
         .iter()
         .rposition(|c| !matches!(c, b'\n' | b'\r' | 0))
         .map_or(0, |i| i + 1);
-    Some(parse_body(msg, pri, &after[..end]))
+    let mut rec = parse_body(msg, pri, &after[..end]);
+    rec.raw = msg.bytes.clone();
+    Some(rec)
 }
 
-/// Parses what follows `<PRI>1 ` (with trailing terminators already removed).
+/// Parses what follows `<PRI>1 ` (with trailing terminators already removed); `raw` is left
+/// to the caller.
 pub(crate) fn parse_body(msg: &RawMessage, pri: u8, b: &[u8]) -> LogRecord {
     let mut rec = base_record(msg, Some(pri));
     let mut pos = 0;

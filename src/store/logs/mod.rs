@@ -65,6 +65,23 @@ fn index_settings() -> IndexSettings {
     }
 }
 
+/// Parses `bytes` as a stored document of the current schema in a partition of `day`, as
+/// sealing reads one in place; true when accepted. For the fuzz target: any bytes must be
+/// accepted or refused without panicking.
+#[doc(hidden)]
+pub fn fuzz_doc_view(bytes: &[u8], day: i64) -> bool {
+    let (_, fields) = LogFields::build();
+    let bytes = tantivy::directory::OwnedBytes::new(bytes.to_vec());
+    stored::DocView::parse(bytes, &fields, day).is_some_and(|v| {
+        // every member it hands out lies within the document
+        v.rec().is_none_or(|r| {
+            [r.host.len(), r.app.len(), r.message.len(), r.raw.len()]
+                .iter()
+                .all(|&n| n <= v.len())
+        })
+    })
+}
+
 /// One day's index and what we know about it without opening a searcher.
 pub struct Partition {
     /// Day number since 1970-01-01 (UTC).
@@ -253,6 +270,56 @@ impl LogStore {
             }
         }
         Ok((out, stamps))
+    }
+
+    /// Hands each record of `day` to `f`, in doc-store order, with the stamp of the
+    /// normalizer that made it: for sealing, which encodes each as it comes and keeps none. A
+    /// record stamped `trusted` (the stamp of the rules the seal's frames are written with) is
+    /// read in place, without its fields, which the archive re-derives from those rules
+    /// (`fields` is then None). Every other record, and any the in-place reader does not
+    /// accept, is read whole through tantivy.
+    pub fn scan_day<E: From<StoreError>>(
+        &self,
+        day: i64,
+        trusted: Option<u64>,
+        mut f: impl FnMut(archive::RecordRef<'_>, Option<u64>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let part = self.partition(day)?;
+        part.reader.reload().map_err(StoreError::from)?;
+        let searcher = part.reader.searcher();
+        for seg in searcher.segment_readers() {
+            // one cached block: documents are read in order, each block decompressed once
+            let docs = seg
+                .get_store_reader(1)
+                .map_err(|e| StoreError::Tantivy(e.into()))?;
+            let alive = seg.alive_bitset();
+            let Some(trusted) = trusted else {
+                for doc in docs.iter::<stored::StoredDoc>(alive) {
+                    let (r, stamp) = doc.map_err(StoreError::from)?.into_record(&part.fields);
+                    f((&r).into(), stamp)?;
+                }
+                continue;
+            };
+            for id in 0..seg.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(id)) {
+                    continue;
+                }
+                let bytes = docs.get_document_bytes(id).map_err(StoreError::from)?;
+                if let Some(v) = stored::DocView::parse(bytes, &part.fields, day)
+                    && v.stamp == Some(trusted)
+                    && let Some(r) = v.rec()
+                {
+                    f(r, v.stamp)?;
+                    continue;
+                }
+                let (r, stamp) = docs
+                    .get::<stored::StoredDoc>(id)
+                    .map_err(StoreError::from)?
+                    .into_record(&part.fields);
+                f((&r).into(), stamp)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the hot store holds `day` whole, so a search need not read the day's archive

@@ -293,3 +293,133 @@ fn typed_queries_on_a_format_v1_day_find_nothing_rather_than_failing() {
     assert_eq!(all(&store, "late", i64::MIN, i64::MAX).len(), 1);
     assert_eq!(all(&store, "status:500", i64::MIN, i64::MAX).len(), 1);
 }
+
+/// The members a seal reads in place from the doc store (without tantivy's deserializer) are
+/// exactly what tantivy's reader gives, on records of every shape: non-UTF-8 frames, empty
+/// members, no severity, nested and many fields, non-ASCII text.
+#[test]
+fn a_doc_view_reads_what_tantivy_reads() {
+    use super::archive::RecordRef;
+    use crate::store::logs::writer::RecordBatch;
+    const STAMP: u64 = 0x5eed_0000_0000_0001;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bare = rec(DAY1 + 5_000, "", "", "");
+    bare.pid.clear();
+    bare.msgid.clear();
+    bare.severity = None;
+    bare.facility = None;
+    bare.fields.clear();
+    bare.raw = vec![0xff, 0, b'\n'];
+    let mut many = rec(DAY1 + 6_000, "h3", "app", "many fields: é ✓ 日本");
+    many.fields = (0..40)
+        .map(|i| (format!("k{i}.sub.{i}"), "v".repeat(i)))
+        .collect();
+    let long = rec(DAY1 + 7_000, "h4", "app", &"x".repeat(70_000));
+    let mut records = vec![rec(DAY1, "h1", "sshd", "hello one"), bare, many, long];
+    // enough records for several doc-store blocks
+    for i in 0..3000 {
+        records.push(rec(DAY1 + 10_000 + i, "web", "nginx", &format!("line {i}")));
+    }
+    let other = rec(DAY1 + 8_000, "h5", "x", "made by other rules");
+    let store = crate::testutil::write_batches(
+        tmp.path(),
+        vec![
+            RecordBatch {
+                records: records.clone(),
+                rules: Some(STAMP),
+            },
+            RecordBatch {
+                records: vec![other.clone()],
+                rules: Some(STAMP + 1),
+            },
+        ],
+    );
+    let (whole, stamps) = store.day_records_stamped(20_781).unwrap();
+    // (debug form of the members, fields read, stamp) per record, in doc-store order
+    let mut scanned: Vec<(String, bool, Option<u64>)> = Vec::new();
+    store
+        .scan_day(20_781, Some(STAMP), |r, s| {
+            let members = RecordRef { fields: None, ..r };
+            scanned.push((format!("{members:?}"), r.fields.is_some(), s));
+            Ok::<(), super::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(scanned.len(), whole.len());
+    let mut views = 0;
+    for ((got, has_fields, s), (w, ws)) in scanned.iter().zip(whole.iter().zip(&stamps)) {
+        let members = RecordRef {
+            fields: None,
+            ..RecordRef::from(w)
+        };
+        assert_eq!(*got, format!("{members:?}"));
+        assert_eq!(s, ws);
+        if *has_fields {
+            assert_eq!(
+                *s,
+                Some(STAMP + 1),
+                "only records other rules made are read whole"
+            );
+        } else {
+            views += 1;
+            assert_eq!(*s, Some(STAMP));
+        }
+    }
+    assert_eq!(
+        views,
+        records.len(),
+        "every record the trusted rules made is read in place"
+    );
+}
+
+/// Partitions written before the stamp existed (format v1) and records without one are read
+/// whole, with their fields; a stamped one of the v2 fixture is read in place.
+#[test]
+fn frozen_fixtures_read_for_sealing_whole_or_in_place() {
+    for (name, stamp, views) in [("logs-v1", 7, 0), ("logs-v2", 0x0123_4567_89ab_cdef, 1)] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ingest-tests/fixtures")
+            .join(name);
+        let tmp = tempfile::tempdir().unwrap();
+        let day_dst = tmp.path().join("logs/2026-11-24");
+        std::fs::create_dir_all(&day_dst).unwrap();
+        for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
+        }
+        let store = LogStore::open(tmp.path()).unwrap();
+        let (whole, _) = store.day_records_stamped(20_781).unwrap();
+        let mut scanned: Vec<(LogRecord, bool)> = Vec::new();
+        store
+            .scan_day(20_781, Some(stamp), |r, _| {
+                let mut rec = LogRecord {
+                    timestamp_ns: r.timestamp_ns,
+                    received_ns: r.received_ns,
+                    host: r.host.into(),
+                    app: r.app.into(),
+                    pid: r.pid.into(),
+                    severity: r.severity,
+                    facility: r.facility,
+                    msgid: r.msgid.into(),
+                    message: r.message.into(),
+                    fields: Vec::new(),
+                    raw: r.raw.to_vec(),
+                };
+                if let Some(f) = r.fields {
+                    rec.fields = f.to_vec();
+                }
+                scanned.push((rec, r.fields.is_none()));
+                Ok::<(), super::StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(scanned.len(), whole.len(), "{name}");
+        let mut seen = 0;
+        for ((got, in_place), w) in scanned.iter_mut().zip(&whole) {
+            if *in_place {
+                seen += 1;
+                got.fields.clone_from(&w.fields);
+            }
+            assert_eq!(got, w, "{name}");
+        }
+        assert_eq!(seen, views, "{name}");
+    }
+}

@@ -140,13 +140,34 @@ impl Context {
 
     /// Re-parses the original line as the syslog parser did on receipt (rules not applied).
     fn reparse(self, raw: Vec<u8>) -> LogRecord {
-        crate::ingest::syslog::parse(&RawMessage {
+        crate::ingest::syslog::parse(&self.message(raw))
+    }
+
+    /// [`Context::reparse`] without the copy of the line in `raw`, through a per-thread
+    /// buffer: what an encoder compares the record with, hundreds of thousands of times a seal.
+    fn reparse_members(self, raw: &[u8]) -> LogRecord {
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        LINE.with(|buf| {
+            let mut bytes = buf.take();
+            bytes.clear();
+            bytes.extend_from_slice(raw);
+            let msg = self.message(bytes);
+            let rec = crate::ingest::syslog::parse_members(&msg);
+            buf.replace(msg.bytes);
+            rec
+        })
+    }
+
+    fn message(self, bytes: Vec<u8>) -> RawMessage {
+        RawMessage {
             received_ns: self.parse_received(),
             peer: None,
             transport: Transport::Tcp,
-            bytes: raw,
+            bytes,
             truncated: false,
-        })
+        }
     }
 }
 
@@ -224,29 +245,97 @@ where
 /// time as a delta in `ctx.recv_unit_ns` units (rounded down), and each record member that
 /// re-parsing the line in `ctx` does not reproduce.
 pub fn encode_v2(r: &LogRecord, ctx: Context, out: &mut Vec<u8>) {
-    encode_with(r, ctx, None, false, out);
+    // a whole record has its fields
+    let _ = encode_with(r.into(), ctx, None, false, out);
 }
+
+/// A record's members as the encoder reads them, borrowed: from a [`LogRecord`], or straight
+/// from a partition's doc store when sealing (which skips the extracted fields of records the
+/// seal's rules made: `fields` is then `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    pub timestamp_ns: i64,
+    pub received_ns: i64,
+    pub host: &'a str,
+    pub app: &'a str,
+    pub pid: &'a str,
+    pub severity: Option<u8>,
+    pub facility: Option<u8>,
+    pub msgid: &'a str,
+    pub message: &'a str,
+    /// The extracted fields; `None` when they were not read (only a record the frame's rules
+    /// made, whose fields the decoder re-derives, can be encoded without them).
+    pub fields: Option<&'a [(String, String)]>,
+    pub raw: &'a [u8],
+}
+
+impl<'a> From<&'a LogRecord> for RecordRef<'a> {
+    fn from(r: &'a LogRecord) -> RecordRef<'a> {
+        RecordRef {
+            timestamp_ns: r.timestamp_ns,
+            received_ns: r.received_ns,
+            host: &r.host,
+            app: &r.app,
+            pid: &r.pid,
+            severity: r.severity,
+            facility: r.facility,
+            msgid: &r.msgid,
+            message: &r.message,
+            fields: Some(&r.fields),
+            raw: &r.raw,
+        }
+    }
+}
+
+/// Anything a seal can encode: it lends its members as a [`RecordRef`].
+pub trait Sealable {
+    fn rec(&self) -> RecordRef<'_>;
+}
+
+impl Sealable for LogRecord {
+    fn rec(&self) -> RecordRef<'_> {
+        self.into()
+    }
+}
+
+impl Sealable for RecordRef<'_> {
+    fn rec(&self) -> RecordRef<'_> {
+        *self
+    }
+}
+
+impl<T: Sealable + ?Sized> Sealable for &T {
+    fn rec(&self) -> RecordRef<'_> {
+        (**self).rec()
+    }
+}
+
+/// A record without its fields cannot be encoded unless its rules are trusted.
+#[derive(Debug, thiserror::Error)]
+#[error("the record's fields were not read, and the frame's rules did not make it")]
+pub struct FieldsNotRead;
 
 /// [`encode_v2`] for a format-3 frame sealed with `rules`: `x` and `s` are also omitted when
 /// applying `rules` to the re-parsed line (with the record's app and message) gives the
 /// record's fields and severity. `trusted` says the record was produced by exactly `rules`
 /// from this line (its stamp is theirs), which gives that answer without running them: the
 /// rules see only the app, the message and the fields parsed from the line, all of which
-/// the decoder reproduces.
+/// the decoder reproduces (so `rules` may then be None: they are not run). Nothing is written
+/// when the answer needs fields `r` lacks.
 pub fn encode_with(
-    r: &LogRecord,
+    r: RecordRef<'_>,
     ctx: Context,
     rules: Option<&Normalizer>,
     trusted: bool,
     out: &mut Vec<u8>,
-) {
-    let mut p = ctx.reparse(r.raw.clone());
-    let differs = |a: &str, b: &str| (a != b).then_some(());
-    let (text, b) = match std::str::from_utf8(&r.raw) {
+) -> Result<(), FieldsNotRead> {
+    let mut p = ctx.reparse_members(r.raw);
+    let differs = |a: &str, b: &'_ str| (a != b).then_some(());
+    let (text, b) = match std::str::from_utf8(r.raw) {
         Ok(s) => (Some(s), None),
         Err(_) => (
             None,
-            Some(base64::engine::general_purpose::STANDARD.encode(&r.raw)),
+            Some(base64::engine::general_purpose::STANDARD.encode(r.raw)),
         ),
     };
     let unit = ctx.recv_unit_ns.max(1);
@@ -260,34 +349,42 @@ pub fn encode_with(
         d: r.received_ns
             .saturating_sub(r.timestamp_ns)
             .div_euclid(unit),
-        h: differs(&p.host, &r.host).map(|()| r.host.as_str()),
-        a: differs(&p.app, &r.app).map(|()| r.app.as_str()),
-        p: differs(&p.pid, &r.pid).map(|()| r.pid.as_str()),
+        h: differs(&p.host, r.host).map(|()| r.host),
+        a: differs(&p.app, r.app).map(|()| r.app),
+        p: differs(&p.pid, r.pid).map(|()| r.pid),
         s: (p.severity != r.severity).then_some(r.severity),
         f: (p.facility != r.facility).then_some(r.facility),
-        i: differs(&p.msgid, &r.msgid).map(|()| r.msgid.as_str()),
-        m: differs(&p.message, &r.message).map(|()| r.message.as_str()),
+        i: differs(&p.msgid, r.msgid).map(|()| r.msgid),
+        m: differs(&p.message, r.message).map(|()| r.message),
         x: None,
     };
     match rules {
-        Some(_) if trusted => {
+        // the frame's rules made the record: they give its fields and severity back
+        _ if trusted => {
             line.s = None;
             line.x = None;
         }
         Some(n) => {
+            let fields = r.fields.ok_or(FieldsNotRead)?;
             // what the decoder will apply the rules to: the parse with the line's own app
             // and message members
-            p.app.clone_from(&r.app);
-            p.message.clone_from(&r.message);
+            p.app.clear();
+            p.app.push_str(r.app);
+            p.message.clear();
+            p.message.push_str(r.message);
             n.apply(&mut p);
             line.s = (p.severity != r.severity).then_some(r.severity);
-            line.x = (p.fields != r.fields).then_some(r.fields.as_slice());
+            line.x = (p.fields.as_slice() != fields).then_some(fields);
         }
-        None => line.x = (p.fields != r.fields).then_some(r.fields.as_slice()),
+        None => {
+            let fields = r.fields.ok_or(FieldsNotRead)?;
+            line.x = (p.fields.as_slice() != fields).then_some(fields);
+        }
     }
     if serde_json::to_writer(&mut *out, &line).is_ok() {
         out.push(b'\n');
     }
+    Ok(())
 }
 
 /// Parses one format-2 line (without its `\n`) back into a record.
@@ -659,7 +756,7 @@ mod tests {
             ..CTX
         };
         let mut out = Vec::new();
-        encode_with(&r, ctx, Some(shipped()), false, &mut out);
+        encode_with((&r).into(), ctx, Some(shipped()), false, &mut out).unwrap();
         out.pop();
         let text = std::str::from_utf8(&out).unwrap();
         assert!(
@@ -679,7 +776,7 @@ mod tests {
         old.fields.retain(|(k, _)| k != "event");
         old.severity = Some(3);
         out.clear();
-        encode_with(&old, ctx, Some(shipped()), false, &mut out);
+        encode_with((&old).into(), ctx, Some(shipped()), false, &mut out).unwrap();
         out.pop();
         let text = std::str::from_utf8(&out).unwrap();
         assert!(text.contains(r#""s":3,"x":"#), "{text}");
@@ -726,8 +823,8 @@ mod tests {
             with_fields += usize::from(!r.fields.is_empty());
             checked.clear();
             trusted.clear();
-            encode_with(&r, ctx, Some(shipped()), false, &mut checked);
-            encode_with(&r, ctx, Some(shipped()), true, &mut trusted);
+            encode_with((&r).into(), ctx, Some(shipped()), false, &mut checked).unwrap();
+            encode_with((&r).into(), ctx, Some(shipped()), true, &mut trusted).unwrap();
             assert_eq!(
                 String::from_utf8_lossy(&trusted),
                 String::from_utf8_lossy(&checked)
@@ -788,7 +885,7 @@ mod tests {
             }
             let ctx = Context { recv_unit_ns: 1_000_000_000, ..CTX };
             let mut out = Vec::new();
-            encode_with(&r, ctx, Some(shipped()), false, &mut out);
+            encode_with((&r).into(), ctx, Some(shipped()), false, &mut out).unwrap();
             prop_assert_eq!(out.pop(), Some(b'\n'));
             let back = decode_with(&out, ctx, Some(shipped())).unwrap();
             let mut want = r.clone();

@@ -99,29 +99,86 @@ pub fn seal_day_with_due(
     fault: Option<Step>,
     due: Due,
 ) -> Result<SealReport, ArchiveError> {
-    let dir = store.archive_dir();
-    let mut report = SealReport {
+    let report = SealReport {
         day: format_day(day),
         ..SealReport::default()
     };
     if !store.has_day(day)? {
         return Ok(report);
     }
+    match seal_scanned(store, day, level, fault, due, true, report.clone()) {
+        // a record read in place could not be encoded as read after all (nothing was
+        // written): read the day whole
+        Err(ArchiveError::FieldsNotRead) => {
+            seal_scanned(store, day, level, fault, due, false, report)
+        }
+        r => r,
+    }
+}
+
+/// [`seal_day_with_due`], reading records the seal's rules made in place (without their
+/// fields) when `in_place`.
+fn seal_scanned(
+    store: &LogStore,
+    day: i64,
+    level: i32,
+    fault: Option<Step>,
+    due: Due,
+    in_place: bool,
+    mut report: SealReport,
+) -> Result<SealReport, ArchiveError> {
+    let dir = store.archive_dir();
     let mut archive = YearArchive::open(&dir, year_of_day(day))?;
-    let (held, stamps) = store.day_records_stamped(day)?;
-    let pair = |r: &LogRecord| (r.host.to_lowercase(), r.app.to_lowercase());
+    archive.rules = store.archive_rules();
+    let pair = |host: &str, app: &str| (host.to_lowercase(), app.to_lowercase());
     let already = archive.day_counts().contains_key(&day);
     let mut before = 0;
-    // (host, app) pairs with a record both held and archived: they must leave the partition
-    // (deletion is by pair), so they are due whatever the policy now says (a crash, then a
-    // longer window)
-    let mut forced = BTreeSet::new();
-    let rest = if already {
+    // what the partition holds, by due-ness: decides what is deleted from it afterwards.
+    // Due-ness depends on (host, app) only: decided once per pair as the records spell it
+    let mut due_pairs = BTreeSet::new();
+    let mut kept = crate::store::logs::day::DayMeta::empty(day);
+    let mut enc = archive.encoder(day)?;
+    if !already {
+        // each record is encoded as it is read, in place when the frames' rules made it;
+        // only the lines are kept
+        let trusted = enc.trusted_stamp().filter(|_| in_place);
+        let held = store.partition(day)?.meta.read().map_or(0, |m| m.count);
+        enc.reserve(usize::try_from(held).unwrap_or(0));
+        let mut by_pair: HashMap<String, HashMap<String, bool>> = HashMap::new();
+        store.scan_day(day, trusted, |r, stamp| {
+            let known = by_pair.get(r.host).and_then(|a| a.get(r.app)).copied();
+            let d = match known {
+                Some(d) => d,
+                None => {
+                    let d = due(day, r.host, r.app);
+                    by_pair
+                        .entry(r.host.to_string())
+                        .or_default()
+                        .insert(r.app.to_string(), d);
+                    d
+                }
+            };
+            if d {
+                enc.push(r, stamp)
+            } else {
+                kept.add(r.timestamp_ns, r.host, r.app);
+                Ok(())
+            }
+        })?;
+        for (host, apps) in &by_pair {
+            for (app, &d) in apps {
+                if d {
+                    due_pairs.insert(pair(host, app));
+                }
+            }
+        }
+    } else {
         // The day was sealed before. Its partition holds either the same records (a crash
         // after the commit point: finish the deletion) or lines that arrived after the seal
         // (archive them as one more group), or both: keep only what the archive lacks.
         // Identical records are told apart by content, so an exact duplicate of an archived
         // line arriving late is dropped.
+        let (held, stamps) = store.day_records_stamped(day)?;
         let mut archived: Vec<LogRecord> = Vec::new();
         // the coarsest receive-time unit the day was archived with (format 1 kept µs)
         let mut unit = 1_000;
@@ -131,65 +188,47 @@ pub fn seal_day_with_due(
         }
         before = archived.len() as u64;
         let rest = without(held.clone(), archived, unit);
+        // (host, app) pairs with a record both held and archived: they must leave the
+        // partition (deletion is by pair), so they are due whatever the policy now says (a
+        // crash, then a longer window)
         let mut count = std::collections::BTreeMap::new();
         for r in &held {
-            *count.entry(pair(r)).or_insert(0i64) += 1;
+            *count.entry(pair(&r.host, &r.app)).or_insert(0i64) += 1;
         }
         for r in &rest {
-            *count.entry(pair(r)).or_insert(0) -= 1;
+            *count.entry(pair(&r.host, &r.app)).or_insert(0) -= 1;
         }
-        forced = count
+        let forced: BTreeSet<(String, String)> = count
             .into_iter()
             .filter(|(_, n)| *n > 0)
             .map(|(p, _)| p)
             .collect();
-        Some(rest)
-    } else {
-        None
-    };
-    let is_due = |r: &LogRecord| due(day, &r.host, &r.app) || forced.contains(&pair(r));
-    // what the partition holds, by due-ness: decides what is deleted from it afterwards.
-    // Due-ness depends on (host, app) only: decided once per pair as the records spell it
-    let mut due_pairs = BTreeSet::new();
-    let mut kept = crate::store::logs::day::DayMeta::empty(day);
-    let flags: Vec<bool> = {
+        let is_due =
+            |host: &str, app: &str| due(day, host, app) || forced.contains(&pair(host, app));
         let mut by_pair: HashMap<(&str, &str), bool> = HashMap::new();
-        let flags = held
-            .iter()
-            .map(|r| {
-                let d = *by_pair
-                    .entry((r.host.as_str(), r.app.as_str()))
-                    .or_insert_with(|| is_due(r));
-                if !d {
-                    kept.add(r.timestamp_ns, &r.host, &r.app);
-                }
-                d
-            })
-            .collect();
-        for ((host, app), d) in by_pair {
-            if d {
-                due_pairs.insert((host.to_lowercase(), app.to_lowercase()));
+        for r in &held {
+            let d = *by_pair
+                .entry((r.host.as_str(), r.app.as_str()))
+                .or_insert_with(|| is_due(&r.host, &r.app));
+            if !d {
+                kept.add(r.timestamp_ns, &r.host, &r.app);
             }
         }
-        flags
-    };
-    // records to archive (by reference: a day's records are large, and moving them costs
-    // page faults), with the stamp of the rules that made them (none for leftovers of an
-    // interrupted seal: they are checked the slow way), in time order
-    let mut due_records: Vec<(&LogRecord, Option<u64>)> = match &rest {
-        Some(rest) => rest
-            .iter()
-            .filter(|r| is_due(r))
-            .map(|r| (r, None))
-            .collect(),
-        None => held
-            .iter()
-            .zip(stamps)
-            .zip(&flags)
-            .filter_map(|(r, &d)| d.then_some(r))
-            .collect(),
-    };
-    if due_records.is_empty() {
+        for ((host, app), d) in by_pair {
+            if d {
+                due_pairs.insert(pair(host, app));
+            }
+        }
+        drop(stamps);
+        // leftovers of an interrupted seal carry no stamp: they are checked the slow way
+        let mut due_rest: Vec<&LogRecord> =
+            rest.iter().filter(|r| is_due(&r.host, &r.app)).collect();
+        due_rest.sort_by_key(|r| r.timestamp_ns);
+        for r in due_rest {
+            enc.push(r.into(), None)?;
+        }
+    }
+    if enc.is_empty() {
         finish(store, day, &kept, &due_pairs, already)?;
         report.records = before;
         report.resumed = already;
@@ -197,18 +236,18 @@ pub fn seal_day_with_due(
         return Ok(report);
     }
     let resumed = already;
-    due_records.sort_by_key(|(r, _)| r.timestamp_ns);
-    archive.rules = store.archive_rules();
-    let (records, stamps): (Vec<&LogRecord>, Vec<Option<u64>>) = due_records.into_iter().unzip();
-    let written = archive.append_day_stamped(day, &records, &stamps, level, fault)?;
+    let pushed = enc.len();
+    let written = archive.append_encoded(enc, level, fault)?;
     // read back what is on disk through a fresh open, not what we hold in memory: each frame's
     // CRC, its zstd content checksum (the XXH64 of the lines as encoded) and length, and its
     // line count. The lines decode to the records by construction: the encoder kept every
     // member that decoding would not give back (docs/format/archive.md)
     let check = YearArchive::open(&dir, archive.year)?;
     let mut found = 0u64;
+    let (mut reader, mut buf) = (super::FrameReader::new()?, Vec::new());
     for e in check.entries().iter().filter(|e| written.contains(e)) {
-        let lines = check.read_raw(e)?.iter().filter(|&&c| c == b'\n').count() as u64;
+        check.read_raw_into(e, &mut reader, &mut buf)?;
+        let lines = buf.iter().filter(|&&c| c == b'\n').count() as u64;
         if lines != e.count {
             return Err(ArchiveError::Mismatch {
                 day: report.day,
@@ -218,10 +257,10 @@ pub fn seal_day_with_due(
         }
         found += lines;
     }
-    if found != records.len() as u64 {
+    if found != pushed as u64 {
         return Err(ArchiveError::Mismatch {
             day: report.day,
-            expected: records.len() as u64,
+            expected: pushed as u64,
             found,
         });
     }
