@@ -125,6 +125,9 @@ pub enum ArchiveError {
     /// UTF-8. The seal reads the day again, whole; nothing was written.
     #[error("a record read in place cannot be sealed as read")]
     FieldsNotRead,
+    /// zstd could not set up a decoder (out of memory).
+    #[error("cannot set up a zstd decoder: {0}")]
+    Decoder(std::io::Error),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
@@ -717,14 +720,9 @@ pub struct FrameReader(zstd::bulk::Decompressor<'static>);
 
 impl FrameReader {
     pub fn new() -> Result<FrameReader, ArchiveError> {
-        let corrupt = |err: std::io::Error| ArchiveError::Corrupt {
-            path: PathBuf::new(),
-            offset: 0,
-            reason: format!("zstd decoder: {err}"),
-        };
-        let mut d = zstd::bulk::Decompressor::new().map_err(corrupt)?;
+        let mut d = zstd::bulk::Decompressor::new().map_err(ArchiveError::Decoder)?;
         d.set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(WINDOW_LOG_MAX))
-            .map_err(corrupt)?;
+            .map_err(ArchiveError::Decoder)?;
         Ok(FrameReader(d))
     }
 }
