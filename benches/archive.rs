@@ -489,8 +489,6 @@ fn parts(lines: usize) {
 /// encoded, compressed, written, fsynced, read back and verified, then the partition deleted.
 /// CPU time of the sealing thread, median of 3 (each on a freshly written store).
 fn seal_day_bench(lines: usize) {
-    use telltale::store::logs::LogStore;
-    use telltale::store::logs::writer::{self, RecordBatch, WriterConfig};
     let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
     let shared = Arc::new(telltale::normalize::SharedNormalizer::load(Some(&parsers)));
     let norm = shared.get();
@@ -501,22 +499,8 @@ fn seal_day_bench(lines: usize) {
     let mut report = None;
     for _ in 0..3 {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(LogStore::open(tmp.path()).expect("store"));
+        let store = write_stamped(tmp.path(), &recs, &norm);
         store.set_archive_rules(shared.clone());
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        tx.send(RecordBatch {
-            records: recs.clone(),
-            rules: Some(norm.stamp()),
-        })
-        .expect("send");
-        drop(tx);
-        writer::run(
-            store.clone(),
-            rx,
-            WriterConfig::default(),
-            Arc::new(telltale::metrics::Counters::default()),
-        )
-        .expect("write");
         let origin = Instant::now();
         let t = cpu_ns(origin);
         let r = telltale::store::logs::archive::seal::seal_day(&store, day).expect("seal");
@@ -535,30 +519,39 @@ fn seal_day_bench(lines: usize) {
     );
 }
 
-/// `sealprep LINES DIR`: writes a store of one stamped replay day into DIR, for profiling
-/// the seal alone (`cp -r DIR COPY; perf record ... sealonly COPY`).
-fn seal_prep(lines: usize, dir: Option<&String>) {
-    use telltale::store::logs::LogStore;
+/// A store in `dir` holding `recs` as the writer thread stores them, stamped by `norm`.
+fn write_stamped(
+    dir: &Path,
+    recs: &[LogRecord],
+    norm: &Normalizer,
+) -> Arc<telltale::store::logs::LogStore> {
     use telltale::store::logs::writer::{self, RecordBatch, WriterConfig};
-    let dir = Path::new(dir.expect("sealprep LINES DIR"));
-    let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
-    let norm = telltale::normalize::SharedNormalizer::load(Some(&parsers)).get();
-    let recs = records(&Replay::new(lines, false).chunk(lines), &norm);
-    let store = Arc::new(LogStore::open(dir).expect("store"));
+    let store = Arc::new(telltale::store::logs::LogStore::open(dir).expect("store"));
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     tx.send(RecordBatch {
-        records: recs.clone(),
+        records: recs.to_vec(),
         rules: Some(norm.stamp()),
     })
     .expect("send");
     drop(tx);
     writer::run(
-        store,
+        store.clone(),
         rx,
         WriterConfig::default(),
         Arc::new(telltale::metrics::Counters::default()),
     )
     .expect("write");
+    store
+}
+
+/// `sealprep LINES DIR`: writes a store of one stamped replay day into DIR, for profiling
+/// the seal alone (`cp -r DIR COPY; perf record ... sealonly COPY`).
+fn seal_prep(lines: usize, dir: Option<&String>) {
+    let dir = Path::new(dir.expect("sealprep LINES DIR"));
+    let parsers = Path::new(env!("CARGO_MANIFEST_DIR")).join("parsers");
+    let norm = telltale::normalize::SharedNormalizer::load(Some(&parsers)).get();
+    let recs = records(&Replay::new(lines, false).chunk(lines), &norm);
+    write_stamped(dir, &recs, &norm);
     println!("day={}", day_of_ns(recs[0].timestamp_ns));
 }
 

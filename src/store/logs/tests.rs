@@ -22,6 +22,18 @@ fn rec(ts_ns: i64, host: &str, app: &str, msg: &str) -> LogRecord {
     }
 }
 
+/// A record with no pid, msgid, severity, facility or fields, whose frame is not UTF-8.
+fn bare(ts_ns: i64, host: &str, msg: &str) -> LogRecord {
+    let mut r = rec(ts_ns, host, "", msg);
+    r.pid.clear();
+    r.msgid.clear();
+    r.severity = None;
+    r.facility = None;
+    r.fields.clear();
+    r.raw = vec![0xff, 0, b'\n'];
+    r
+}
+
 fn write(dir: &Path, records: Vec<LogRecord>) -> Arc<LogStore> {
     crate::testutil::write_logs(dir, records)
 }
@@ -75,13 +87,7 @@ fn records_keep_the_stamp_of_their_normalizer() {
 #[test]
 fn a_day_read_for_sealing_is_what_search_returns() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut bare = rec(DAY1 + 5_000, "h2", "", "no pid no msgid");
-    bare.pid.clear();
-    bare.msgid.clear();
-    bare.severity = None;
-    bare.facility = None;
-    bare.fields.clear();
-    bare.raw = vec![0xff, 0, b'\n'];
+    let bare = bare(DAY1 + 5_000, "h2", "no pid no msgid");
     let mut many = rec(DAY1 + 6_000, "h3", "app", "many fields");
     many.fields = vec![
         ("origin@1.ip".into(), "10.0.0.1".into()),
@@ -303,13 +309,7 @@ fn a_doc_view_reads_what_tantivy_reads() {
     use crate::store::logs::writer::RecordBatch;
     const STAMP: u64 = 0x5eed_0000_0000_0001;
     let tmp = tempfile::tempdir().unwrap();
-    let mut bare = rec(DAY1 + 5_000, "", "", "");
-    bare.pid.clear();
-    bare.msgid.clear();
-    bare.severity = None;
-    bare.facility = None;
-    bare.fields.clear();
-    bare.raw = vec![0xff, 0, b'\n'];
+    let bare = bare(DAY1 + 5_000, "", "");
     let mut many = rec(DAY1 + 6_000, "h3", "app", "many fields: é ✓ 日本");
     many.fields = (0..40)
         .map(|i| (format!("k{i}.sub.{i}"), "v".repeat(i)))
