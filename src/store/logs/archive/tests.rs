@@ -759,3 +759,50 @@ fn archive_search_stops_when_progress_breaks() {
     assert!(!all.cancelled);
     assert_eq!((all.frames_read, all.total), (40, 40));
 }
+
+/// A seal that reads the records its rules made in place, without their fields, writes the
+/// very lines a seal of the same records read whole writes: byte for byte, frame for frame.
+/// (The records are real lines normalized with the shipped rules, a non-UTF-8 one among them,
+/// plus one record the rules did not make.)
+#[test]
+fn a_seal_reading_in_place_writes_what_a_whole_read_does() {
+    use crate::store::logs::writer::RecordBatch;
+    let live = Arc::new(crate::normalize::SharedNormalizer::load(None));
+    let (day, mut records) = fixture_days_normalized(&live.get()).pop().unwrap();
+    // a line that is not UTF-8, made into a record as ingestion makes it
+    let odd = crate::model::RawMessage {
+        received_ns: records[0].received_ns,
+        peer: None,
+        transport: crate::model::Transport::Udp,
+        bytes: b"<13>Nov 26 17:00:03 gw01 sshd[1]: caf\xe9 \xff".to_vec(),
+        truncated: false,
+    };
+    records.push(crate::normalize::normalize(&odd, &live.get()));
+    let other = records[1].clone();
+    let mut lines = Vec::new();
+    for stamped in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::testutil::write_batches(
+            tmp.path(),
+            vec![
+                RecordBatch {
+                    records: records.clone(),
+                    rules: stamped.then(|| live.get().stamp()),
+                },
+                // made by other rules: read whole, its fields checked, in both seals
+                RecordBatch {
+                    records: vec![other.clone()],
+                    rules: Some(7),
+                },
+            ],
+        );
+        store.set_archive_rules(live.clone());
+        let report = seal::seal_day_with(&store, day, DEFAULT_LEVEL, None).unwrap();
+        assert_eq!(report.records, records.len() as u64 + 1);
+        let a = YearArchive::open(&store.archive_dir(), 2026).unwrap();
+        let raw: Vec<Vec<u8>> = a.entries().iter().map(|e| a.read_raw(e).unwrap()).collect();
+        lines.push(raw);
+    }
+    assert_eq!(lines[0], lines[1]);
+    assert!(!lines[0].is_empty());
+}
