@@ -140,20 +140,25 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest-tests/fixtures/logs-v1")
 }
 
+/// A data directory holding a copy of the fixture `src`'s day 2026-11-24: tests work on a
+/// copy, because opening may create lock files.
+fn copy_fixture_day(src: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let day_dst = tmp.path().join("logs/2026-11-24");
+    std::fs::create_dir_all(&day_dst).unwrap();
+    for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
+    }
+    tmp
+}
+
 /// Format version 1 (no `typed`, no `rules`) must stay readable by every later version. The
 /// writer now makes the current schema, so it can no longer be written: never regenerate it.
 #[test]
 fn frozen_fixture_v1_stays_readable() {
-    let src = fixture_dir();
-    // work on a copy: opening may create lock files
-    let tmp = tempfile::tempdir().unwrap();
-    let day_src = src.join("logs/2026-11-24");
+    let tmp = copy_fixture_day(&fixture_dir());
     let day_dst = tmp.path().join("logs/2026-11-24");
-    std::fs::create_dir_all(&day_dst).unwrap();
-    for e in std::fs::read_dir(&day_src).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
-    }
     let store = LogStore::open(tmp.path()).unwrap();
     let hits = all(&store, "hello", i64::MIN, i64::MAX);
     assert_eq!(hits.len(), 2);
@@ -214,13 +219,7 @@ fn frozen_fixture_v2_stays_readable() {
             }
         }
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let day_dst = tmp.path().join("logs/2026-11-24");
-    std::fs::create_dir_all(&day_dst).unwrap();
-    for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
-    }
+    let tmp = copy_fixture_day(&src);
     let store = LogStore::open(tmp.path()).unwrap();
     let (records, stamps) = store.day_records_stamped(20_781).unwrap();
     let mut got: Vec<(LogRecord, Option<u64>)> = records.into_iter().zip(stamps).collect();
@@ -282,13 +281,7 @@ fn issue3_typed_fields_answer_ranges_and_cidr_blocks() {
 
 #[test]
 fn typed_queries_on_a_format_v1_day_find_nothing_rather_than_failing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let day_dst = tmp.path().join("logs/2026-11-24");
-    std::fs::create_dir_all(&day_dst).unwrap();
-    for e in std::fs::read_dir(fixture_dir().join("logs/2026-11-24")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
-    }
+    let tmp = copy_fixture_day(&fixture_dir());
     let store = LogStore::open(tmp.path()).unwrap();
     assert_eq!(all(&store, "status:>=500", i64::MIN, i64::MAX).len(), 0);
     // and new records for that old day still index (without the typed column)
@@ -379,13 +372,7 @@ fn frozen_fixtures_read_for_sealing_whole_or_in_place() {
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("ingest-tests/fixtures")
             .join(name);
-        let tmp = tempfile::tempdir().unwrap();
-        let day_dst = tmp.path().join("logs/2026-11-24");
-        std::fs::create_dir_all(&day_dst).unwrap();
-        for e in std::fs::read_dir(src.join("logs/2026-11-24")).unwrap() {
-            let p = e.unwrap().path();
-            std::fs::copy(&p, day_dst.join(p.file_name().unwrap())).unwrap();
-        }
+        let tmp = copy_fixture_day(&src);
         let store = LogStore::open(tmp.path()).unwrap();
         let (whole, _) = store.day_records_stamped(20_781).unwrap();
         let mut scanned: Vec<(LogRecord, bool)> = Vec::new();

@@ -21,7 +21,7 @@ pub mod rules;
 pub mod seal;
 pub mod search;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ use crate::model::LogRecord;
 use crate::model::time::{civil_from_days, format_day, parse_day};
 use crate::normalize::Normalizer;
 pub use encoder::DayEncoder;
-pub use record::{RecordRef, Sealable};
+pub use record::RecordRef;
 
 /// zstd level of archive frames, chosen by measurement (BENCHMARKS.md, "Log archive"): on
 /// format-3 lines level 8 (zstd's first `lazy2` level) is as small as 9 and faster, levels 6
@@ -407,11 +407,7 @@ impl YearArchive {
     /// normalizer that produced it (`stamps[i]` for `records[i]`; missing ones count as None).
     /// A record stamped by the very rules of this seal's snapshot has exactly the fields and
     /// severity those rules give its line, so it is encoded without running them again.
-    ///
-    /// Records come as anything [`Sealable`]: whole records, or views of a partition's doc
-    /// store without the fields of stamped records ([`ArchiveError::FieldsNotRead`] when such
-    /// a record turns out not to be trusted; nothing is written then).
-    pub fn append_day_stamped<T: Sealable>(
+    pub fn append_day_stamped<T: std::borrow::Borrow<LogRecord>>(
         &mut self,
         day: i64,
         records: &[T],
@@ -421,7 +417,7 @@ impl YearArchive {
     ) -> Result<Vec<FrameEntry>, ArchiveError> {
         let mut enc = self.encoder(day)?;
         for (i, r) in records.iter().enumerate() {
-            enc.push(r.rec(), stamps.get(i).copied().flatten())?;
+            enc.push(r.borrow().into(), stamps.get(i).copied().flatten())?;
         }
         self.append_encoded(enc, level, fault)
     }
@@ -514,24 +510,23 @@ impl YearArchive {
                 raw.extend_from_slice(enc.line(chunk[k.6 as usize] as usize));
             }
             let compressed = compressor.frame(&raw).map_err(io(&self.zst))?;
-            // the frame's distinct names, lowercased: by rank, each once
-            let mut seen = vec![false; sorted.len()];
-            let mut name_set = |pick: fn(&encoder::Enc) -> u32| -> BTreeSet<String> {
-                seen.fill(false);
-                let mut out = BTreeSet::new();
+            // the frame's distinct names, lowercased and sorted: the ranks it holds
+            let names_of = |pick: fn(&encoder::Enc) -> u32| -> Vec<String> {
+                let mut held = vec![false; sorted.len()];
                 for &i in chunk {
-                    let r = rank
-                        .get(pick(&recs[i as usize]) as usize)
-                        .copied()
-                        .unwrap_or(0);
-                    if let Some(s) = seen.get_mut(r as usize).filter(|s| !**s) {
-                        *s = true;
-                        out.insert(sorted[r as usize].clone());
+                    let r = rank.get(pick(&recs[i as usize]) as usize).copied();
+                    if let Some(h) = r.and_then(|r| held.get_mut(r as usize)) {
+                        *h = true;
                     }
                 }
-                out
+                sorted
+                    .iter()
+                    .zip(held)
+                    .filter(|(_, h)| *h)
+                    .map(|(n, _)| n.clone())
+                    .collect()
             };
-            let (mut hosts, mut apps) = (name_set(|e| e.host), name_set(|e| e.app));
+            let (mut hosts, mut apps) = (names_of(|e| e.host), names_of(|e| e.app));
             let overflow = hosts.len() > MAX_LISTED || apps.len() > MAX_LISTED;
             if overflow {
                 hosts.clear();
@@ -549,8 +544,8 @@ impl YearArchive {
                 max_ts_ns: ts().max().unwrap_or(0),
                 count: chunk.len() as u64,
                 raw_len: raw.len() as u64,
-                hosts: hosts.into_iter().collect(),
-                apps: apps.into_iter().collect(),
+                hosts,
+                apps,
                 overflow,
                 format: if enc.rules.is_some() { FORMAT } else { 2 },
                 recv_unit_ns: enc.ctx.recv_unit_ns,

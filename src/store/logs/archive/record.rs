@@ -287,29 +287,6 @@ impl<'a> From<&'a LogRecord> for RecordRef<'a> {
     }
 }
 
-/// Anything a seal can encode: it lends its members as a [`RecordRef`].
-pub trait Sealable {
-    fn rec(&self) -> RecordRef<'_>;
-}
-
-impl Sealable for LogRecord {
-    fn rec(&self) -> RecordRef<'_> {
-        self.into()
-    }
-}
-
-impl Sealable for RecordRef<'_> {
-    fn rec(&self) -> RecordRef<'_> {
-        *self
-    }
-}
-
-impl<T: Sealable + ?Sized> Sealable for &T {
-    fn rec(&self) -> RecordRef<'_> {
-        (**self).rec()
-    }
-}
-
 /// A record without its fields cannot be encoded unless its rules are trusted.
 #[derive(Debug, thiserror::Error)]
 #[error("the record's fields were not read, and the frame's rules did not make it")]

@@ -116,6 +116,38 @@ pub fn seal_day_with_due(
     }
 }
 
+/// Due-ness by (host, app) as the records spell them: it depends on the pair only, so it is
+/// decided once per pair.
+#[derive(Default)]
+struct PairDue(HashMap<String, HashMap<String, bool>>);
+
+impl PairDue {
+    /// Whether records of (`host`, `app`) are due, `decide` asked the first time.
+    fn is_due(&mut self, host: &str, app: &str, decide: impl FnOnce() -> bool) -> bool {
+        if let Some(&d) = self.0.get(host).and_then(|a| a.get(app)) {
+            return d;
+        }
+        let d = decide();
+        self.0
+            .entry(host.to_string())
+            .or_default()
+            .insert(app.to_string(), d);
+        d
+    }
+
+    /// The due pairs, lowercased: what a seal deletes from the partition.
+    fn due_pairs(&self) -> BTreeSet<(String, String)> {
+        self.0
+            .iter()
+            .flat_map(|(host, apps)| {
+                apps.iter()
+                    .filter(|(_, d)| **d)
+                    .map(move |(app, _)| (host.to_lowercase(), app.to_lowercase()))
+            })
+            .collect()
+    }
+}
+
 /// [`seal_day_with_due`], reading records the seal's rules made in place (without their
 /// fields) when `in_place`.
 fn seal_scanned(
@@ -133,52 +165,33 @@ fn seal_scanned(
     let pair = |host: &str, app: &str| (host.to_lowercase(), app.to_lowercase());
     let already = archive.day_counts().contains_key(&day);
     let mut before = 0;
-    // what the partition holds, by due-ness: decides what is deleted from it afterwards.
-    // Due-ness depends on (host, app) only: decided once per pair as the records spell it
-    let mut due_pairs = BTreeSet::new();
+    // what the partition holds, by due-ness: decides what is deleted from it afterwards
+    let due_pairs: BTreeSet<(String, String)>;
     let mut kept = crate::store::logs::day::DayMeta::empty(day);
     let mut enc = archive.encoder(day)?;
     if !already {
         // each record is encoded as it is read, in place when the frames' rules made it;
         // only the lines are kept
         let trusted = enc.trusted_stamp().filter(|_| in_place);
-        let held = store.partition(day)?.meta.read().map_or(0, |m| m.count);
-        enc.reserve(usize::try_from(held).unwrap_or(0));
-        let mut by_pair: HashMap<String, HashMap<String, bool>> = HashMap::new();
+        let count = store.partition(day)?.meta.read().map_or(0, |m| m.count);
+        enc.reserve(usize::try_from(count).unwrap_or(0));
+        let mut by_pair = PairDue::default();
         store.scan_day(day, trusted, |r, stamp| {
-            let known = by_pair.get(r.host).and_then(|a| a.get(r.app)).copied();
-            let d = match known {
-                Some(d) => d,
-                None => {
-                    let d = due(day, r.host, r.app);
-                    by_pair
-                        .entry(r.host.to_string())
-                        .or_default()
-                        .insert(r.app.to_string(), d);
-                    d
-                }
-            };
-            if d {
+            if by_pair.is_due(r.host, r.app, || due(day, r.host, r.app)) {
                 enc.push(r, stamp)
             } else {
                 kept.add(r.timestamp_ns, r.host, r.app);
                 Ok(())
             }
         })?;
-        for (host, apps) in &by_pair {
-            for (app, &d) in apps {
-                if d {
-                    due_pairs.insert(pair(host, app));
-                }
-            }
-        }
+        due_pairs = by_pair.due_pairs();
     } else {
         // The day was sealed before. Its partition holds either the same records (a crash
         // after the commit point: finish the deletion) or lines that arrived after the seal
         // (archive them as one more group), or both: keep only what the archive lacks.
         // Identical records are told apart by content, so an exact duplicate of an archived
         // line arriving late is dropped.
-        let (held, stamps) = store.day_records_stamped(day)?;
+        let held = store.day_records(day)?;
         let mut archived: Vec<LogRecord> = Vec::new();
         // the coarsest receive-time unit the day was archived with (format 1 kept µs)
         let mut unit = 1_000;
@@ -205,21 +218,13 @@ fn seal_scanned(
             .collect();
         let is_due =
             |host: &str, app: &str| due(day, host, app) || forced.contains(&pair(host, app));
-        let mut by_pair: HashMap<(&str, &str), bool> = HashMap::new();
+        let mut by_pair = PairDue::default();
         for r in &held {
-            let d = *by_pair
-                .entry((r.host.as_str(), r.app.as_str()))
-                .or_insert_with(|| is_due(&r.host, &r.app));
-            if !d {
+            if !by_pair.is_due(&r.host, &r.app, || is_due(&r.host, &r.app)) {
                 kept.add(r.timestamp_ns, &r.host, &r.app);
             }
         }
-        for ((host, app), d) in by_pair {
-            if d {
-                due_pairs.insert(pair(host, app));
-            }
-        }
-        drop(stamps);
+        due_pairs = by_pair.due_pairs();
         // leftovers of an interrupted seal carry no stamp: they are checked the slow way
         let mut due_rest: Vec<&LogRecord> =
             rest.iter().filter(|r| is_due(&r.host, &r.app)).collect();
@@ -498,15 +503,14 @@ fn drop_due(store: &LogStore, day: i64, due: Due) -> Result<SealReport, ArchiveE
         day: format_day(day),
         ..SealReport::default()
     };
-    let mut due_pairs = BTreeSet::new();
+    let mut by_pair = PairDue::default();
     let mut kept = crate::store::logs::day::DayMeta::empty(day);
     for r in store.day_records(day)? {
-        if due(day, &r.host, &r.app) {
-            due_pairs.insert((r.host.to_lowercase(), r.app.to_lowercase()));
-        } else {
+        if !by_pair.is_due(&r.host, &r.app, || due(day, &r.host, &r.app)) {
             kept.add(r.timestamp_ns, &r.host, &r.app);
         }
     }
+    let due_pairs = by_pair.due_pairs();
     if kept.count == 0 {
         store.remove_day(day)?;
     } else if !due_pairs.is_empty() {
