@@ -264,17 +264,7 @@ fn issue7_a_reloaded_hot_window_seals_at_once_and_search_streams_progress() {
         })
     });
 
-    let path = format!(
-        "/api/logs/search?q={}&from=-90d&limit=5&stream=1",
-        telltale::cli::urlencode("streamed host:web1")
-    );
-    let addr = s.http.trim_start_matches("http://");
-    let mut conn = TcpStream::connect(addr).expect("connect http");
-    write!(
-        conn,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
+    let mut conn = stream_search(&s.http, "streamed host:web1");
     let mut raw = Vec::new();
     std::io::Read::read_to_end(&mut conn, &mut raw).expect("response");
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
@@ -538,17 +528,7 @@ fn issue7_a_streamed_search_stops_when_its_client_goes_away() {
     drop((year, records));
     let s = Server::start_in(&data, "");
 
-    let path = format!(
-        "/api/logs/search?q={}&from=-90d&limit=5&stream=1",
-        telltale::cli::urlencode("cancelled")
-    );
-    let addr = s.http.trim_start_matches("http://");
-    let mut conn = TcpStream::connect(addr).expect("connect http");
-    write!(
-        conn,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
+    let mut conn = stream_search(&s.http, "cancelled");
     // the head, then the first chunk: one progress line
     let mut got = Vec::new();
     let mut buf = [0u8; 512];
@@ -590,6 +570,7 @@ fn issue7_a_streamed_search_stops_when_its_client_goes_away() {
         telltale::cli::urlencode("cancelled")
     );
     let before = s.counter("searches");
+    let addr = s.http.trim_start_matches("http://");
     let mut conn = TcpStream::connect(addr).expect("connect http");
     write!(conn, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("request");
     // hang up once the search runs (closing sooner may stop the request before it starts)
@@ -616,4 +597,21 @@ fn issue7_a_streamed_search_stops_when_its_client_goes_away() {
     let all = s.search("cancelled", "from=-90d&limit=1");
     assert_eq!(all["total"], CANCEL_FRAMES as u64);
     assert_eq!(s.counter("search_cancelled"), 2);
+}
+
+/// Sends a streamed search for `q` over the last 90 days (limit 5) on a fresh connection,
+/// the request written and the response left to read.
+fn stream_search(http: &str, q: &str) -> TcpStream {
+    let path = format!(
+        "/api/logs/search?q={}&from=-90d&limit=5&stream=1",
+        telltale::cli::urlencode(q)
+    );
+    let addr = http.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).expect("connect http");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    conn
 }
